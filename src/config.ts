@@ -1,0 +1,332 @@
+import { readFile } from 'node:fs/promises';
+import { type Document, isMap, isNode, isScalar, LineCounter, parseDocument, visit } from 'yaml';
+import * as z from 'zod';
+import { formatByteSize, parseByteSize } from './bytesize.js';
+import { formatDuration, parseDuration } from './duration.js';
+
+export interface TargetConfig {
+  name: string;
+  url: string; // normalized: no trailing slash
+  timeoutSeconds?: number; // only if set
+  topSignatures: number; // resolved (target override or global)
+  maxProfileBytes: number;
+  maxDecompressedBytes: number;
+}
+
+export interface GlobalConfig {
+  scrapeTimeoutSeconds: number;
+  timeoutOffsetSeconds: number;
+  topSignatures: number;
+  maxProfileBytes: number;
+  maxDecompressedBytes: number;
+}
+
+export interface Config {
+  global: GlobalConfig;
+  targets: TargetConfig[];
+}
+
+export const DEFAULT_GLOBAL: Readonly<GlobalConfig> = Object.freeze({
+  scrapeTimeoutSeconds: 10,
+  timeoutOffsetSeconds: 0.5,
+  topSignatures: 100,
+  maxProfileBytes: 64 * 2 ** 20,
+  maxDecompressedBytes: 256 * 2 ** 20,
+});
+
+export class ConfigError extends Error {
+  readonly code = 'PPROF_CONFIG_INVALID';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ConfigError';
+  }
+}
+
+// ---- schema: zod checks the shape, leaf checks throw plain Errors ----
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return `string ${JSON.stringify(v)}`;
+  return `${typeof v} ${String(v)}`;
+}
+
+const expected = (what: string) => (iss: { input?: unknown }) =>
+  iss.input === undefined ? 'missing required key' : `expected ${what}, got ${describe(iss.input)}`;
+
+/** `base` checks the type; `check` validates and converts, its Error message becomes the problem. */
+function leaf<I, O>(base: z.ZodType<I>, check: (v: I) => O) {
+  return base.transform((v, ctx) => {
+    try {
+      return check(v);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      return z.NEVER;
+    }
+  });
+}
+
+function strict<S extends z.ZodRawShape>(shape: S) {
+  const allowed = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (iss) => (iss.code === 'unrecognized_keys' ? `unknown key (allowed: ${allowed})` : expected('a mapping')(iss)),
+  });
+}
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+const name = leaf(z.string({ error: expected('a string') }), (v) => {
+  if (!NAME_RE.test(v)) {
+    throw new Error(
+      `invalid target name ${JSON.stringify(v)}: use 1-64 characters of [A-Za-z0-9_.-], starting with a letter or digit`,
+    );
+  }
+  return v;
+});
+
+function normalizeUrl(raw: string): string {
+  // Never echo a password back into an error message (and thus into logs).
+  const shown = JSON.stringify(raw.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1***@'));
+  const bad = (why: string) => new Error(`invalid URL ${shown}: ${why}`);
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw bad('not an absolute URL like "http://127.0.0.1:6060"');
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    throw bad(`scheme must be http or https, got ${JSON.stringify(u.protocol.slice(0, -1))}`);
+  }
+  if (!u.hostname) throw bad('missing host');
+  if (u.username || u.password) throw bad('must not contain credentials (they would leak into logs)');
+  // Checked on href because "http://h/?" and "http://h/#" have empty search/hash.
+  if (u.href.includes('#')) throw bad('must not contain a fragment');
+  if (u.href.includes('?')) throw bad('must not contain a query string');
+  return u.href.replace(/\/+$/, '');
+}
+
+const url = leaf(z.string({ error: expected('a string') }), normalizeUrl);
+
+const duration = (mustBePositive: boolean) =>
+  leaf(z.union([z.string(), z.number()], { error: expected('a duration like "10s"') }), (v) => {
+    const seconds = parseDuration(String(v));
+    if (mustBePositive && seconds <= 0) throw new Error(`must be greater than 0, got ${JSON.stringify(String(v))}`);
+    return seconds;
+  });
+
+const byteSize = leaf(z.union([z.string(), z.number()], { error: expected('a byte size like "64MiB"') }), (v) => {
+  const bytes = parseByteSize(v);
+  if (bytes <= 0) throw new Error(`must be greater than 0, got ${JSON.stringify(v)}`);
+  return bytes;
+});
+
+const inRange = (iss: { input?: unknown }) => `must be between 1 and 10000, got ${String(iss.input)}`;
+const topSignatures = z.int({ error: expected('an integer') }).min(1, { error: inRange }).max(10000, { error: inRange });
+
+const limits = {
+  top_signatures: topSignatures.optional(),
+  max_profile_bytes: byteSize.optional(),
+  max_decompressed_bytes: byteSize.optional(),
+};
+
+const schema = strict({
+  // null (`global:` with everything below commented out) means "use defaults".
+  global: strict({
+    scrape_timeout: duration(true).optional(),
+    timeout_offset: duration(false).optional(),
+    ...limits,
+  }).nullish(),
+  targets: z.array(strict({ name, url, timeout: duration(true).optional(), ...limits }), { error: expected('a list') }).nullish(),
+});
+
+type RawConfig = z.output<typeof schema>;
+type Limits = { max_profile_bytes?: number | undefined; max_decompressed_bytes?: number | undefined };
+
+// ---- locating problems in the file ----
+
+type Path = (string | number)[];
+interface Problem {
+  path: Path;
+  message: string;
+  offset: number;
+}
+
+function locator(doc: Document, lc: LineCounter) {
+  const offsetOf = (n: unknown) => (isNode(n) && n.range ? n.range[0] : undefined);
+  // A missing key has no node: point at the nearest enclosing one instead.
+  const value = (path: Path): number => {
+    for (let i = path.length; i >= 0; i--) {
+      const off = offsetOf(doc.getIn(path.slice(0, i), true));
+      if (off !== undefined) return off;
+    }
+    return 0;
+  };
+  const key = (path: Path): number => {
+    const parent = doc.getIn(path.slice(0, -1), true);
+    const pair = isMap(parent) ? parent.items.find((p) => isScalar(p.key) && String(p.key.value) === String(path.at(-1))) : undefined;
+    return offsetOf(pair?.key) ?? value(path.slice(0, -1));
+  };
+  return { value, key, line: (path: Path) => lc.linePos(value(path)).line };
+}
+
+type Locator = ReturnType<typeof locator>;
+
+const formatPath = (path: Path) =>
+  path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+
+// ---- resolution and cross-field checks ----
+
+function resolve(raw: RawConfig): Config {
+  const g = raw.global ?? {};
+  const global: GlobalConfig = {
+    scrapeTimeoutSeconds: g.scrape_timeout ?? DEFAULT_GLOBAL.scrapeTimeoutSeconds,
+    timeoutOffsetSeconds: g.timeout_offset ?? DEFAULT_GLOBAL.timeoutOffsetSeconds,
+    topSignatures: g.top_signatures ?? DEFAULT_GLOBAL.topSignatures,
+    maxProfileBytes: g.max_profile_bytes ?? DEFAULT_GLOBAL.maxProfileBytes,
+    maxDecompressedBytes: g.max_decompressed_bytes ?? DEFAULT_GLOBAL.maxDecompressedBytes,
+  };
+  const targets = (raw.targets ?? []).map((t): TargetConfig => ({
+    name: t.name,
+    url: t.url,
+    ...(t.timeout !== undefined && { timeoutSeconds: t.timeout }),
+    topSignatures: t.top_signatures ?? global.topSignatures,
+    maxProfileBytes: t.max_profile_bytes ?? global.maxProfileBytes,
+    maxDecompressedBytes: t.max_decompressed_bytes ?? global.maxDecompressedBytes,
+  }));
+  return { global, targets };
+}
+
+// Blame whichever of the two limits is set at this level; if neither is, the pair was inherited.
+function checkSizes(path: Path, set: Limits, resolved: GlobalConfig | TargetConfig): Omit<Problem, 'offset'> | undefined {
+  const { maxProfileBytes: wire, maxDecompressedBytes: inflated } = resolved;
+  if (inflated >= wire) return undefined;
+  if (set.max_decompressed_bytes !== undefined) {
+    return {
+      path: [...path, 'max_decompressed_bytes'],
+      message: `must be at least max_profile_bytes (${formatByteSize(wire)}), got ${formatByteSize(inflated)}`,
+    };
+  }
+  if (set.max_profile_bytes !== undefined) {
+    return {
+      path: [...path, 'max_profile_bytes'],
+      message: `must be at most max_decompressed_bytes (${formatByteSize(inflated)}), got ${formatByteSize(wire)}`,
+    };
+  }
+  return undefined;
+}
+
+function crossChecks(raw: RawConfig, cfg: Config, loc: Locator): Problem[] {
+  const found: Omit<Problem, 'offset'>[] = [];
+  const g = cfg.global;
+  if (g.timeoutOffsetSeconds >= g.scrapeTimeoutSeconds) {
+    found.push(
+      raw.global?.timeout_offset !== undefined
+        ? {
+            path: ['global', 'timeout_offset'],
+            message: `must be less than scrape_timeout (${formatDuration(g.scrapeTimeoutSeconds)}), got ${formatDuration(g.timeoutOffsetSeconds)}`,
+          }
+        : {
+            path: ['global', 'scrape_timeout'],
+            message: `must be greater than timeout_offset (${formatDuration(g.timeoutOffsetSeconds)}), got ${formatDuration(g.scrapeTimeoutSeconds)}`,
+          },
+    );
+  }
+  const globalSizes = checkSizes(['global'], raw.global ?? {}, g);
+  if (globalSizes) found.push(globalSizes);
+
+  const firstLine = new Map<string, number>();
+  cfg.targets.forEach((t, i) => {
+    const namePath = ['targets', i, 'name'];
+    const first = firstLine.get(t.name);
+    if (first !== undefined) {
+      found.push({ path: namePath, message: `duplicate target name ${JSON.stringify(t.name)} (first defined at line ${first})` });
+    } else {
+      firstLine.set(t.name, loc.line(namePath));
+    }
+    const sizes = checkSizes(['targets', i], raw.targets?.[i] ?? {}, t);
+    if (sizes) found.push(sizes);
+  });
+  return found.map((p) => ({ ...p, offset: loc.value(p.path) }));
+}
+
+// ---- entry points ----
+
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === 'object') {
+    for (const child of Object.values(v)) deepFreeze(child);
+    Object.freeze(v);
+  }
+  return v;
+}
+
+/** Parses and validates config text; throws ConfigError with a one-line `file:line:col: path: problem`. */
+export function parseConfig(text: string, fileName: string): Config {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number) => {
+    const { line, col } = lc.linePos(offset);
+    return `${fileName}:${line}:${col}`;
+  };
+  const fail = (offset: number, message: string): never => {
+    throw new ConfigError(`${at(offset)}: ${message}`);
+  };
+
+  const yamlError = [...doc.errors].sort((a, b) => a.pos[0] - b.pos[0])[0];
+  if (yamlError) fail(yamlError.pos[0], `YAML: ${yamlError.message.split('\n')[0]}`);
+
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (e) {
+    // Only aliases fail here (undefined anchor, alias bomb) and yaml gives no position: blame the first one.
+    let offset = 0;
+    visit(doc, {
+      Alias(_, node) {
+        offset = node.range?.[0] ?? 0;
+        return visit.BREAK;
+      },
+    });
+    fail(offset, `YAML: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (data === null || data === undefined) fail(0, 'config is empty: expected a mapping with a "targets" list');
+  if (!isMap(doc.contents)) fail(0, `config must be a mapping with a "targets" list, got ${describe(data)}`);
+
+  const loc = locator(doc, lc);
+  // Several problems: report the one that comes first in the file (ties keep schema order).
+  const reject = (problems: Problem[]) => {
+    const p = problems.reduce((a, b) => (b.offset < a.offset ? b : a));
+    return new ConfigError(`${at(p.offset)}: ${formatPath(p.path)}: ${p.message}`);
+  };
+
+  const result = schema.safeParse(data);
+  if (!result.success) {
+    throw reject(
+      result.error.issues.flatMap((iss): Problem[] => {
+        const path = iss.path as Path;
+        if (iss.code === 'unrecognized_keys') {
+          return iss.keys.map((k) => ({ path: [...path, k], message: iss.message, offset: loc.key([...path, k]) }));
+        }
+        return [{ path, message: iss.message, offset: loc.value(path) }];
+      }),
+    );
+  }
+  const cfg = resolve(result.data);
+  // Cross-field checks need every field valid, so they only run once the rest passes.
+  const problems = crossChecks(result.data, cfg, loc);
+  if (problems.length > 0) throw reject(problems);
+  return deepFreeze(cfg);
+}
+
+/** Reads and parses a config file; any failure is a ConfigError. */
+export async function loadConfig(path: string): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    // "ENOENT: no such file or directory, open 'x'" -> "no such file or directory"
+    const reason = (e as Error).message.replace(/^E[A-Z]+: /, '').replace(/, \w+( '.*')?$/, '');
+    throw new ConfigError(`${path}: cannot read config file: ${reason}`, { cause: e });
+  }
+  return parseConfig(text, path);
+}
