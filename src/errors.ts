@@ -1,0 +1,28 @@
+// Every failure a target can cause is a ScrapeError naming the stage it
+// happened in, so one log line and one metric label say where it broke.
+export type Stage = 'fetching' | 'decompressing' | 'decoding' | 'validating';
+
+export const ERROR_CODES = {
+  PPROF_FETCH_FAILED: 'the target could not be reached, timed out, or answered with an error status',
+  PPROF_BODY_TOO_LARGE: 'the response body exceeded max_profile_bytes',
+  PPROF_NOT_GZIP: 'the response is not gzip data (HTML, text or an error page)',
+  PPROF_GUNZIP_FAILED: 'the gzip stream is corrupt or truncated',
+  PPROF_INFLATED_TOO_LARGE: 'the profile inflates past max_decompressed_bytes (a gzip bomb is stopped here)',
+  PPROF_DECODE_FAILED: 'the bytes are not a valid profile.proto message',
+  PPROF_INVALID_PROFILE: 'the profile decodes but is inconsistent (dangling ids, wrong value counts, wrong profile type)',
+  PPROF_CONFIG_INVALID: 'the configuration file is invalid',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class ScrapeError extends Error {
+  constructor(
+    readonly stage: Stage,
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ScrapeError';
+  }
+}

@@ -1,0 +1,52 @@
+// Decompress and decode a pprof profile.proto body, naming the failing stage
+// the way pprof does ("decompressing profile: …", "parsing profile: …").
+import { gunzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import { perftools } from './proto/profile.js';
+import { ScrapeError } from '../errors.js';
+
+export type Profile = perftools.profiles.Profile;
+
+const gunzipAsync = promisify(gunzip);
+
+export function isGzip(body: Uint8Array): boolean {
+  return body.length >= 2 && body[0] === 0x1f && body[1] === 0x8b;
+}
+
+// A short printable preview of a body that is not what we expected.
+export function preview(body: Uint8Array, max = 60): string {
+  const text = Buffer.from(body.subarray(0, max)).toString('utf8');
+  const clean = text.replace(/[^\x20-\x7e]+/g, ' ').trim();
+  return JSON.stringify(clean + (body.length > max ? '…' : ''));
+}
+
+export async function decompress(body: Uint8Array, maxBytes: number): Promise<Buffer> {
+  if (body.length === 0) {
+    throw new ScrapeError('decompressing', 'PPROF_NOT_GZIP', 'decompressing profile: empty response body');
+  }
+  if (!isGzip(body)) {
+    throw new ScrapeError('decompressing', 'PPROF_NOT_GZIP',
+      `decompressing profile: response is not gzip data (starts with ${preview(body)})`);
+  }
+  try {
+    // maxOutputLength makes zlib stop inflating at the cap: a gzip bomb
+    // costs at most maxBytes of memory.
+    return await gunzipAsync(body, { maxOutputLength: maxBytes });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) {
+      throw new ScrapeError('decompressing', 'PPROF_INFLATED_TOO_LARGE',
+        `decompressing profile: inflated size exceeds max_decompressed_bytes (${maxBytes} bytes)`, { cause: err });
+    }
+    throw new ScrapeError('decompressing', 'PPROF_GUNZIP_FAILED', `decompressing profile: ${e.message}`, { cause: err });
+  }
+}
+
+export function decodeProfile(buf: Uint8Array): Profile {
+  try {
+    return perftools.profiles.Profile.decode(buf);
+  } catch (err) {
+    throw new ScrapeError('decoding', 'PPROF_DECODE_FAILED',
+      `parsing profile: ${(err as Error).message}`, { cause: err });
+  }
+}
