@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+// Command line: Prometheus exporter flag conventions, then start the server.
+import { parseArgs } from 'node:util';
+import type { AddressInfo } from 'node:net';
+import { loadConfig } from './config.js';
+import { Exporter } from './exporter.js';
+import { createLogger, LOG_LEVELS, type LogLevel } from './log.js';
+import { createApp, TELEMETRY_PATH } from './server.js';
+import { VERSION } from './version.js';
+
+// Past the 9100-9999 exporter range, which is fully allocated.
+export const DEFAULT_PORT = 10066;
+
+const FLAGS = {
+  'web.listen-address': { type: 'string', default: `:${DEFAULT_PORT}` },
+  'web.telemetry-path': { type: 'string', default: TELEMETRY_PATH },
+  'config.file': { type: 'string', default: 'pprof-exporter.yml' },
+  'config.check': { type: 'boolean', default: false },
+  'log.level': { type: 'string', default: 'info' },
+  help: { type: 'boolean', short: 'h', default: false },
+  version: { type: 'boolean', default: false },
+} as const;
+
+export const HELP = `usage: pprof-exporter [<flags>]
+
+Scrapes Go services' /debug/pprof/goroutine profiles and publishes
+per-stack-signature goroutine counts as Prometheus metrics.
+
+Flags:
+  -h, --help                 Show this help and exit.
+      --version              Show the version and exit.
+      --web.listen-address=":${DEFAULT_PORT}"
+                             Address to listen on: host:port, :port for all
+                             interfaces, port 0 for any free port.
+      --web.telemetry-path="${TELEMETRY_PATH}"
+                             Path under which to expose metrics.
+      --config.file="pprof-exporter.yml"
+                             Configuration file (YAML) listing the targets.
+      --config.check         Validate the configuration file, print the
+                             result and exit (0 valid, 1 invalid).
+      --log.level=info       Only log messages at or above this level:
+                             ${LOG_LEVELS.join(', ')}.
+
+Endpoints: <telemetry-path> (scrapes every target now), / (landing page),
+/-/healthy, /-/ready, POST /-/reload (or SIGHUP) to re-read the config.
+`;
+
+export function parseListenAddress(addr: string): { host: string | undefined; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(addr);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) {
+    throw new Error(`invalid --web.listen-address "${addr}": want host:port, [ipv6]:port or :port`);
+  }
+  const host = m[1] ?? m[2];
+  return { host: host === '' ? undefined : host, port };
+}
+
+function usageError(message: string): never {
+  process.stderr.write(`pprof-exporter: error: ${message}, try --help\n`);
+  process.exit(2);
+}
+
+async function main(argv: string[]): Promise<void> {
+  let values: { [K in keyof typeof FLAGS]: (typeof FLAGS)[K]['default'] extends boolean ? boolean : string };
+  try {
+    values = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }).values as typeof values;
+  } catch (err) {
+    usageError((err as Error).message.split('\n')[0]!.replace(/\. To specify.*$/, ''));
+  }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (values.version) {
+    process.stdout.write(`pprof-exporter ${VERSION} (node ${process.version})\n`);
+    return;
+  }
+  const level = values['log.level'] as LogLevel;
+  if (!LOG_LEVELS.includes(level)) usageError(`--log.level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+  const configFile = values['config.file'];
+
+  if (values['config.check']) {
+    try {
+      const config = await loadConfig(configFile);
+      process.stdout.write(`${configFile}: OK, ${config.targets.length} target(s)\n`);
+      process.exit(0);
+    } catch (err) {
+      process.stderr.write(`${(err as Error).message}\n`);
+      process.exit(1);
+    }
+  }
+
+  let listen: ReturnType<typeof parseListenAddress>;
+  try {
+    listen = parseListenAddress(values['web.listen-address']);
+  } catch (err) {
+    usageError((err as Error).message);
+  }
+  const telemetryPath = values['web.telemetry-path'];
+  if (!telemetryPath.startsWith('/')) usageError(`--web.telemetry-path must start with "/", got "${telemetryPath}"`);
+
+  const logger = createLogger(level);
+  let exporter: Exporter;
+  try {
+    exporter = await Exporter.fromFile(configFile, logger);
+  } catch (err) {
+    logger.error({ err: (err as Error).message }, 'cannot load config');
+    process.exit(1);
+  }
+
+  const app = createApp(exporter, telemetryPath);
+  const server = listen.host === undefined ? app.listen(listen.port) : app.listen(listen.port, listen.host);
+  server.on('error', (err) => {
+    logger.error({ err: err.message, address: values['web.listen-address'] }, 'cannot listen');
+    process.exit(1);
+  });
+  server.on('listening', () => {
+    const a = server.address() as AddressInfo;
+    const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+    logger.info({ address: `${host}:${a.port}`, version: VERSION, config: configFile, targets: exporter.config.targets.length }, 'listening');
+  });
+
+  process.on('SIGHUP', () => {
+    exporter.reload().catch(() => { /* logged by reload */ });
+  });
+  const stop = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    server.close();
+    server.closeAllConnections();
+    void exporter.close().finally(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+await main(process.argv.slice(2));

@@ -1,0 +1,26 @@
+// Throwaway HTTP servers on 127.0.0.1:0 that play a target.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export interface TestServer { url: string; close(): Promise<void>; }
+
+export async function startServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<TestServer> {
+  const sockets = new Set<Socket>();
+  const server = createServer(handler);
+  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+/** A port on loopback that nothing listens on (bound, then released). */
+export async function closedPort(): Promise<string> {
+  const s = await startServer(() => {});
+  await s.close();
+  return s.url;
+}
