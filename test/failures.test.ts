@@ -94,3 +94,37 @@ describe('bad targets', () => {
     expect(one(samples, 'pprof_exporter_scrape_duration_seconds', { target: 'hang' }).value).toBeGreaterThan(1.3);
   });
 });
+
+describe('deadlines', () => {
+  it('takes Prometheus\' timeout minus the offset, else scrape_timeout', async () => {
+    const { scrapeTimeoutSeconds } = await import('../src/exporter.js');
+    const cfg = configFor([], { scrape_timeout: '7s', timeout_offset: '250ms' });
+    expect(scrapeTimeoutSeconds('4', cfg)).toBe(3.75);
+    expect(scrapeTimeoutSeconds(undefined, cfg)).toBe(7);
+    expect(scrapeTimeoutSeconds('nonsense', cfg)).toBe(7);
+    expect(scrapeTimeoutSeconds('0', cfg)).toBe(7);
+    // Never below 100 ms, so a tiny header still lets fast targets answer.
+    expect(scrapeTimeoutSeconds('0.2', cfg)).toBe(0.1);
+  });
+
+  it('cuts a hanging target at its own shorter timeout, and at scrape_timeout without the header', async () => {
+    const hang = await startServer(() => { /* never answers */ });
+    const exp = await startExporter(configFor(
+      [{ name: 'short', url: hang.url, timeout: '300ms' }, { name: 'long', url: hang.url }],
+      { scrape_timeout: '1s' },
+    ));
+    try {
+      const s = parseMetrics((await exp.scrape()).text);
+      const short = one(s, 'pprof_exporter_scrape_duration_seconds', { target: 'short' }).value;
+      const long = one(s, 'pprof_exporter_scrape_duration_seconds', { target: 'long' }).value;
+      expect(short).toBeGreaterThanOrEqual(0.29);
+      expect(short).toBeLessThan(0.8);
+      expect(long).toBeGreaterThanOrEqual(0.99);
+      expect(long).toBeLessThan(1.5);
+      expect(String(exp.logs.find((l) => l.target === 'short')!.err)).toContain('timed out after 0.300s');
+    } finally {
+      await exp.close();
+      await hang.close();
+    }
+  });
+});
