@@ -5,9 +5,10 @@ import { inject } from 'vitest';
 
 export interface Leaky { url: string; proc: ChildProcess; stop(): Promise<void>; }
 
-export async function startLeaky(flags: string[]): Promise<Leaky> {
+export async function startLeaky(flags: string[], env: Record<string, string> = {}): Promise<Leaky> {
   const proc = spawn(inject('leakyBin'), ['-listen=127.0.0.1:0', '-exit-on-stdin-eof', '-max-lifetime=10m', ...flags], {
     stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
   });
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('leaky did not print its address within 10s')), 10_000);
