@@ -4,6 +4,10 @@ import * as z from 'zod';
 import { formatByteSize, parseByteSize } from './bytesize.js';
 import { formatDuration, parseDuration } from './duration.js';
 
+/** What can be scraped from a target. */
+export const SOURCES = ['goroutine', 'heap', 'expvar'] as const;
+export type Source = (typeof SOURCES)[number];
+
 export interface TargetConfig {
   name: string;
   url: string; // normalized: no trailing slash
@@ -11,6 +15,9 @@ export interface TargetConfig {
   topSignatures: number; // resolved (target override or global)
   maxProfileBytes: number;
   maxDecompressedBytes: number;
+  sources: Source[];
+  topHeapFunctions: number;
+  maxExpvarMetrics: number;
 }
 
 export interface GlobalConfig {
@@ -19,6 +26,9 @@ export interface GlobalConfig {
   topSignatures: number;
   maxProfileBytes: number;
   maxDecompressedBytes: number;
+  sources: Source[];
+  topHeapFunctions: number;
+  maxExpvarMetrics: number;
 }
 
 export interface Config {
@@ -32,6 +42,9 @@ export const DEFAULT_GLOBAL: Readonly<GlobalConfig> = Object.freeze({
   topSignatures: 100,
   maxProfileBytes: 64 * 2 ** 20,
   maxDecompressedBytes: 256 * 2 ** 20,
+  sources: [...SOURCES],
+  topHeapFunctions: 100,
+  maxExpvarMetrics: 100,
 });
 
 export class ConfigError extends Error {
@@ -124,8 +137,23 @@ const byteSize = leaf(z.union([z.string(), z.number()], { error: expected('a byt
 const inRange = (iss: { input?: unknown }) => `must be between 1 and 10000, got ${String(iss.input)}`;
 const topSignatures = z.int({ error: expected('an integer') }).min(1, { error: inRange }).max(10000, { error: inRange });
 
+const count = (min: number, max: number) => {
+  const range = (iss: { input?: unknown }) => `must be between ${min} and ${max}, got ${String(iss.input)}`;
+  return z.int({ error: expected('an integer') }).min(min, { error: range }).max(max, { error: range });
+};
+
+const sources = z
+  .array(z.enum(SOURCES, { error: (iss) => `unknown source ${JSON.stringify(iss.input)} (known: ${SOURCES.join(', ')})` }), {
+    error: expected('a list'),
+  })
+  .min(1, { error: `must name at least one of ${SOURCES.join(', ')}` })
+  .transform((list) => SOURCES.filter((src) => list.includes(src)));
+
 const limits = {
+  sources: sources.optional(),
   top_signatures: topSignatures.optional(),
+  top_heap_functions: count(1, 10000).optional(),
+  max_expvar_metrics: count(0, 10000).optional(),
   max_profile_bytes: byteSize.optional(),
   max_decompressed_bytes: byteSize.optional(),
 };
@@ -185,6 +213,9 @@ function resolve(raw: RawConfig): Config {
     topSignatures: g.top_signatures ?? DEFAULT_GLOBAL.topSignatures,
     maxProfileBytes: g.max_profile_bytes ?? DEFAULT_GLOBAL.maxProfileBytes,
     maxDecompressedBytes: g.max_decompressed_bytes ?? DEFAULT_GLOBAL.maxDecompressedBytes,
+    sources: g.sources ?? [...DEFAULT_GLOBAL.sources],
+    topHeapFunctions: g.top_heap_functions ?? DEFAULT_GLOBAL.topHeapFunctions,
+    maxExpvarMetrics: g.max_expvar_metrics ?? DEFAULT_GLOBAL.maxExpvarMetrics,
   };
   const targets = (raw.targets ?? []).map((t): TargetConfig => ({
     name: t.name,
@@ -193,6 +224,9 @@ function resolve(raw: RawConfig): Config {
     topSignatures: t.top_signatures ?? global.topSignatures,
     maxProfileBytes: t.max_profile_bytes ?? global.maxProfileBytes,
     maxDecompressedBytes: t.max_decompressed_bytes ?? global.maxDecompressedBytes,
+    sources: t.sources ?? [...global.sources],
+    topHeapFunctions: t.top_heap_functions ?? global.topHeapFunctions,
+    maxExpvarMetrics: t.max_expvar_metrics ?? global.maxExpvarMetrics,
   }));
   return { global, targets };
 }
