@@ -34,10 +34,13 @@ function isMachinery(symbol: string): boolean {
   return pkg === 'runtime' || pkg === 'sync' || pkg === 'syscall' || pkg.startsWith('internal/');
 }
 
-/** Innermost application frame; else innermost frame outside runtime/sync/internal; else the leaf. */
-export function applicationFunction(names: readonly string[]): string {
+/**
+ * Innermost application frame; else the innermost frame outside
+ * runtime/sync/internal (and outside `alsoSkip`); else the leaf.
+ */
+export function applicationFunction(names: readonly string[], alsoSkip?: (name: string) => boolean): string {
   for (const n of names) if (!isStandardLibrary(n)) return n;
-  for (const n of names) if (!isMachinery(n)) return n;
+  for (const n of names) if (!isMachinery(n) && !alsoSkip?.(n)) return n;
   return names[0] ?? 'unknown';
 }
 

@@ -1,0 +1,82 @@
+// Group a heap profile by allocation site: the function that allocated,
+// with in-use and cumulative bytes and objects per function.
+import { ScrapeError } from '../errors.js';
+import type { ProfileIndex } from '../profile/validate.js';
+import { applicationFunction } from '../goroutine/classify.js';
+
+export interface HeapValues { inuseBytes: number; inuseObjects: number; allocBytes: number; allocObjects: number; }
+export interface HeapSite extends HeapValues { function: string; }
+export interface HeapSummary {
+  totals: HeapValues;
+  sites: HeapSite[]; // by inuseBytes desc, then allocBytes desc, then name
+}
+
+const TYPES = { allocObjects: 'alloc_objects', allocBytes: 'alloc_space', inuseObjects: 'inuse_objects', inuseBytes: 'inuse_space' } as const;
+
+// Standard-library helpers that allocate on behalf of their caller: when a
+// stack has no application frame, the caller is the site, not the helper.
+const ALLOCATION_HELPERS = new Set([
+  'bytes.growSlice', 'bytes.(*Buffer).grow', 'bytes.(*Buffer).Grow', 'bytes.(*Buffer).Write',
+  'bytes.(*Buffer).WriteString', 'bytes.(*Buffer).WriteByte', 'bytes.(*Buffer).ReadFrom',
+  'strings.(*Builder).grow', 'strings.(*Builder).Grow', 'strings.(*Builder).Write',
+  'strings.(*Builder).WriteString', 'strings.(*Builder).WriteByte', 'strings.Repeat',
+  'reflect.unsafe_New', 'reflect.unsafe_NewArray', 'reflect.New', 'reflect.MakeSlice', 'reflect.MakeMapWithSize',
+  'reflect.growslice', 'io.ReadAll', 'bufio.NewReaderSize', 'bufio.NewWriterSize',
+]);
+
+export const isAllocationHelper = (name: string): boolean => ALLOCATION_HELPERS.has(name);
+
+// The runtime's allocator entry points: never the answer to "who allocated".
+const MALLOC_FRAME = /^runtime\.(mallocgc|newobject|newarray|makeslice|growslice|makemap|makechan|rawstring|rawbyteslice|rawruneslice|concatstring|slicebytetostring|slicerunetostring|stringtoslice|convT|mapassign|hashGrow)/;
+
+/** The allocation site of a stack (leaf first); for runtime-only stacks, the runtime function past the allocator. */
+export function allocationSite(names: readonly string[]): string {
+  const fn = applicationFunction(names, isAllocationHelper);
+  if (!MALLOC_FRAME.test(fn)) return fn;
+  return names.find((n) => !MALLOC_FRAME.test(n)) ?? fn;
+}
+
+function valueIndexes(idx: ProfileIndex): Record<keyof HeapValues, number> {
+  const names = idx.sampleTypes.map((t) => t.type);
+  const out = {} as Record<keyof HeapValues, number>;
+  for (const [key, type] of Object.entries(TYPES) as [keyof HeapValues, string][]) {
+    const i = names.indexOf(type);
+    if (i < 0) {
+      throw new ScrapeError('validating', 'PPROF_INVALID_PROFILE',
+        `malformed profile: expected a heap profile (sample types ${Object.values(TYPES).join(', ')}), got sample types: ${idx.sampleTypes.map((t) => `${t.type}/${t.unit}`).join(', ') || 'none'}`);
+    }
+    out[key] = i;
+  }
+  return out;
+}
+
+export function groupHeap(idx: ProfileIndex): HeapSummary {
+  const at = valueIndexes(idx);
+  const totals: HeapValues = { inuseBytes: 0, inuseObjects: 0, allocBytes: 0, allocObjects: 0 };
+  const functionOf = new Map<string, string>(); // location-id sequence → function
+  const byFunction = new Map<string, HeapSite>();
+  for (const s of idx.profile.sample) {
+    const ids = (s.locationId ?? []) as number[];
+    const key = ids.join(',');
+    let fn = functionOf.get(key);
+    if (fn === undefined) {
+      const names: string[] = [];
+      for (const id of ids) for (const f of idx.locations.get(id)!.frames) names.push(f.fn.name);
+      fn = allocationSite(names);
+      functionOf.set(key, fn);
+    }
+    let site = byFunction.get(fn);
+    if (!site) {
+      site = { function: fn, inuseBytes: 0, inuseObjects: 0, allocBytes: 0, allocObjects: 0 };
+      byFunction.set(fn, site);
+    }
+    const v = s.value as number[];
+    for (const k of Object.keys(at) as (keyof HeapValues)[]) {
+      site[k] += v[at[k]]!;
+      totals[k] += v[at[k]]!;
+    }
+  }
+  const sites = [...byFunction.values()].sort((a, b) =>
+    b.inuseBytes - a.inuseBytes || b.allocBytes - a.allocBytes || (a.function < b.function ? -1 : 1));
+  return { totals, sites };
+}
