@@ -16,13 +16,17 @@ export const ERROR_CODES = {
 export type ErrorCode = keyof typeof ERROR_CODES;
 
 export class ScrapeError extends Error {
+  /** The target's HTTP status, when the failure was an error response. */
+  readonly httpStatus: number | undefined;
+
   constructor(
     readonly stage: Stage,
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; httpStatus?: number },
   ) {
     super(message, options);
+    this.httpStatus = options?.httpStatus;
     this.name = 'ScrapeError';
   }
 }

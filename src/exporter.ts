@@ -5,7 +5,7 @@ import type { Dispatcher } from 'undici';
 import { Registry } from 'prom-client';
 import { loadConfig, type Config } from './config.js';
 import { createDispatcher } from './fetch.js';
-import { scrapeTarget, type TargetResult } from './scrape.js';
+import { scrapeTarget, sourceResults, type TargetResult } from './scrape.js';
 import { ErrorCounts, createProcessRegistry, renderTargets } from './metrics.js';
 import type { Logger } from './log.js';
 
@@ -70,10 +70,12 @@ export class Exporter {
     const ctx = { dispatcher: this.dispatcher, deadlineMs };
     const results = await Promise.all(this.config.targets.map((t) => scrapeTarget(t, ctx)));
     for (const r of results) {
-      const e = r.goroutine.error;
-      if (!e) continue;
-      this.errors.add(r.target.name, r.goroutine.source, e.stage);
-      this.logger.warn({ target: r.target.name, source: r.goroutine.source, stage: e.stage, code: e.code, err: e.message }, 'scrape failed');
+      for (const s of sourceResults(r)) {
+        const e = s.error;
+        if (!e) continue;
+        this.errors.add(r.target.name, s.source, e.stage);
+        this.logger.warn({ target: r.target.name, source: s.source, stage: e.stage, code: e.code, err: e.message }, 'scrape failed');
+      }
     }
     return results;
   }

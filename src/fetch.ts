@@ -13,6 +13,7 @@ export interface FetchOptions {
   maxBytes: number;
   dispatcher: Dispatcher;
   userAgent: string;
+  accept?: string;
 }
 
 function reasonOf(signal: AbortSignal, err: unknown): string {
@@ -26,15 +27,15 @@ function reasonOf(signal: AbortSignal, err: unknown): string {
 }
 
 export async function fetchBody(url: string, opts: FetchOptions): Promise<Buffer> {
-  const fail = (message: string, code: 'PPROF_FETCH_FAILED' | 'PPROF_BODY_TOO_LARGE' = 'PPROF_FETCH_FAILED', cause?: unknown) =>
-    new ScrapeError('fetching', code, message, { cause });
+  const fail = (message: string, code: 'PPROF_FETCH_FAILED' | 'PPROF_BODY_TOO_LARGE' = 'PPROF_FETCH_FAILED', cause?: unknown, httpStatus?: number) =>
+    new ScrapeError('fetching', code, message, { cause, httpStatus });
   let res: Dispatcher.ResponseData;
   try {
     res = await request(url, {
       method: 'GET',
       signal: opts.signal,
       dispatcher: opts.dispatcher,
-      headers: { 'user-agent': opts.userAgent, accept: 'application/octet-stream, */*;q=0.1' },
+      headers: { 'user-agent': opts.userAgent, accept: opts.accept ?? 'application/octet-stream, */*;q=0.1' },
     });
   } catch (err) {
     throw fail(`GET ${url}: ${reasonOf(opts.signal, err)}`, 'PPROF_FETCH_FAILED', err);
@@ -73,7 +74,7 @@ export async function fetchBody(url: string, opts: FetchOptions): Promise<Buffer
       : res.statusCode >= 300 && res.statusCode < 400
         ? `redirect to ${String(location)} (redirects are not followed)`
         : body.length > 0 ? `body ${preview(body)}` : 'empty body';
-    throw fail(`GET ${url}: HTTP ${res.statusCode}: ${what}`);
+    throw fail(`GET ${url}: HTTP ${res.statusCode}: ${what}`, 'PPROF_FETCH_FAILED', undefined, res.statusCode);
   }
   return body;
 }

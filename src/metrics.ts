@@ -1,13 +1,31 @@
 // Render scrape results as Prometheus metrics. A fresh registry per scrape:
 // a signature or target that disappeared simply is not there (no stale series).
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import { METRICS, OTHER, type MetricDef } from './catalog.js';
-import type { TargetResult } from './scrape.js';
+import { sourceResults, type TargetResult } from './scrape.js';
+import { MEMSTATS_METRICS, memstatsMetrics, type GcSummary } from './memstats.js';
+import type { HeapSite } from './heap/sites.js';
 import type { Stage } from './errors.js';
 import { VERSION } from './version.js';
 
 function gauge(r: Registry, d: MetricDef): Gauge {
   return new Gauge({ name: d.name, help: d.help, labelNames: [...d.labels], registers: [r] });
+}
+
+function counter(r: Registry, d: MetricDef): Counter {
+  return new Counter({ name: d.name, help: d.help, labelNames: [...d.labels], registers: [r] });
+}
+
+// prom-client's Summary computes its own quantiles; Go already did. This
+// registers a family whose quantiles, sum and count are set as given.
+function precomputedSummary(r: Registry, name: string, help: string, series: { target: string; gc: GcSummary }[]): void {
+  const values = series.flatMap(({ target, gc }) => [
+    ...gc.quantiles.map(([q, v]) => ({ labels: { target, quantile: q }, value: v })),
+    { metricName: `${name}_sum`, labels: { target }, value: gc.sum },
+    { metricName: `${name}_count`, labels: { target }, value: gc.count },
+  ]);
+  const metric = { name, help, type: 'summary', aggregator: 'sum', get: async () => ({ name, help, type: 'summary', values, aggregator: 'sum' }), reset() {} };
+  r.registerMetric(metric as unknown as Metric);
 }
 
 /** Counts that outlive a scrape, kept per target so a removed target can be forgotten. */
@@ -52,23 +70,32 @@ export function createProcessRegistry(): { registry: Registry; reloaded: (ok: bo
 }
 
 export function renderTargets(r: Registry, results: readonly TargetResult[]): void {
+  const success = gauge(r, METRICS.scrapeSuccess);
+  const duration = gauge(r, METRICS.scrapeDuration);
+  const bytes = gauge(r, METRICS.profileBytes);
+  for (const result of results) {
+    for (const s of sourceResults(result)) {
+      const labels = { target: result.target.name, source: s.source };
+      success.set(labels, s.error ? 0 : 1);
+      duration.set(labels, s.durationSeconds);
+      if (!s.error && s.bytes !== undefined) bytes.set(labels, s.bytes);
+    }
+  }
+  renderGoroutines(r, results);
+  renderHeap(r, results);
+  renderExpvar(r, results);
+}
+
+function renderGoroutines(r: Registry, results: readonly TargetResult[]): void {
   const goGoroutines = gauge(r, METRICS.goGoroutines);
   const goroutines = gauge(r, METRICS.goroutines);
   const signatures = gauge(r, METRICS.signatures);
   const top = gauge(r, METRICS.topSignatures);
-  const success = gauge(r, METRICS.scrapeSuccess);
-  const duration = gauge(r, METRICS.scrapeDuration);
-  const bytes = gauge(r, METRICS.profileBytes);
-
   for (const { target, goroutine: g } of results) {
+    if (!g) continue;
     const t = target.name;
-    const src = { target: t, source: g.source };
-    success.set(src, g.error ? 0 : 1);
-    duration.set(src, g.durationSeconds);
     top.set({ target: t }, target.topSignatures);
-    if (g.error || !g.data) continue;
-    if (g.bytes !== undefined) bytes.set(src, g.bytes);
-
+    if (!g.data) continue;
     const { total, signatures: sigs } = g.data;
     goGoroutines.set({ target: t }, total);
     signatures.set({ target: t }, sigs.length);
@@ -82,4 +109,76 @@ export function renderTargets(r: Registry, results: readonly TargetResult[]): vo
       goroutines.set({ target: t, signature: OTHER, function: OTHER, blocked_on: OTHER }, rest);
     }
   }
+}
+
+function renderHeap(r: Registry, results: readonly TargetResult[]): void {
+  const inuseBytes = gauge(r, METRICS.heapInuseBytes);
+  const inuseObjects = gauge(r, METRICS.heapInuseObjects);
+  const allocBytes = counter(r, METRICS.heapAllocBytes);
+  const allocObjects = counter(r, METRICS.heapAllocObjects);
+  const functions = gauge(r, METRICS.heapFunctions);
+  const top = gauge(r, METRICS.topHeapFunctions);
+  for (const { target, heap } of results) {
+    if (!heap) continue;
+    top.set({ target: target.name }, target.topHeapFunctions);
+    if (!heap.data) continue;
+    const { sites } = heap.data;
+    functions.set({ target: target.name }, sites.length);
+    const n = target.topHeapFunctions;
+    const shown: HeapSite[] = sites.slice(0, n);
+    if (sites.length > n) {
+      const other: HeapSite = { function: OTHER, inuseBytes: 0, inuseObjects: 0, allocBytes: 0, allocObjects: 0 };
+      for (const s of sites.slice(n)) {
+        other.inuseBytes += s.inuseBytes;
+        other.inuseObjects += s.inuseObjects;
+        other.allocBytes += s.allocBytes;
+        other.allocObjects += s.allocObjects;
+      }
+      shown.push(other);
+    }
+    for (const s of shown) {
+      const labels = { target: target.name, function: s.function };
+      inuseBytes.set(labels, s.inuseBytes);
+      inuseObjects.set(labels, s.inuseObjects);
+      allocBytes.inc(labels, s.allocBytes);
+      allocObjects.inc(labels, s.allocObjects);
+    }
+  }
+}
+
+function renderExpvar(r: Registry, results: readonly TargetResult[]): void {
+  const source = gauge(r, METRICS.memstatsSource);
+  const dropped = gauge(r, METRICS.expvarDropped);
+  const families = new Map<string, Gauge | Counter>();
+  for (const m of MEMSTATS_METRICS) {
+    if (m.type === 'gauge') families.set(m.name, new Gauge({ name: m.name, help: m.help, labelNames: ['target'], registers: [r] }));
+    if (m.type === 'counter') families.set(m.name, new Counter({ name: m.name, help: m.help, labelNames: ['target'], registers: [r] }));
+  }
+  const gcSeries: { target: string; gc: GcSummary }[] = [];
+  const custom = new Map<string, Gauge>();
+  for (const { target, expvar } of results) {
+    if (!expvar?.data) continue;
+    const t = target.name;
+    const { memstats, memstatsFrom, numbers } = expvar.data;
+    source.set({ target: t, source: memstatsFrom }, 1);
+    if (memstatsFrom === 'expvar') dropped.set({ target: t }, expvar.data.dropped);
+    const { metrics, gc } = memstatsMetrics(memstats);
+    for (const m of metrics) {
+      const f = families.get(m.name);
+      if (f instanceof Gauge) f.set({ target: t }, m.value);
+      else if (f instanceof Counter) f.inc({ target: t }, m.value);
+    }
+    if (gc) gcSeries.push({ target: t, gc });
+    for (const n of numbers) {
+      let g = custom.get(n.metric);
+      if (!g && r.getSingleMetric(n.metric)) continue; // never shadow one of our own families
+      if (!g) {
+        g = new Gauge({ name: n.metric, help: 'A numeric Go expvar variable of the target; path is its name in /debug/vars.', labelNames: ['target', 'path'], registers: [r] });
+        custom.set(n.metric, g);
+      }
+      g.set({ target: t, path: n.path }, n.value);
+    }
+  }
+  const gcDef = MEMSTATS_METRICS.find((m) => m.name === 'go_gc_duration_seconds');
+  if (gcSeries.length > 0 && gcDef) precomputedSummary(r, gcDef.name, gcDef.help, gcSeries);
 }

@@ -1,15 +1,19 @@
-// Scrape one source of one target: fetch → decompress → decode → validate →
-// group. Never throws: a failure is a result, the other targets go on.
+// Scrape the sources of one target, concurrently: goroutine profile, heap
+// profile, expvar. Never throws: each source's failure is its own result, so
+// a broken source drops only its own series.
 import type { Dispatcher } from 'undici';
-import type { TargetConfig } from './config.js';
+import type { Source, TargetConfig } from './config.js';
 import { ScrapeError } from './errors.js';
 import { decodeProfile, decompress } from './profile/decode.js';
-import { expectCountProfile, validateProfile } from './profile/validate.js';
+import { expectCountProfile, validateProfile, type ProfileIndex } from './profile/validate.js';
 import { fetchBody } from './fetch.js';
 import { groupGoroutines, type GoroutineSummary } from './goroutine/signature.js';
+import { groupHeap, type HeapSummary } from './heap/sites.js';
+import { memstatsFromExpvar, parseMemStatsTrailer, type MemStats } from './memstats.js';
+import { flattenExpvar, type ExpvarNumber } from './expvar.js';
 import { VERSION } from './version.js';
 
-export type Source = 'goroutine';
+export type { Source };
 
 export interface SourceResult<T> {
   source: Source;
@@ -19,9 +23,19 @@ export interface SourceResult<T> {
   error?: ScrapeError;
 }
 
+export interface ExpvarData {
+  memstats: MemStats;
+  /** Where the MemStats came from: /debug/vars, or the heap?debug=1 trailer when expvar is not mounted. */
+  memstatsFrom: 'expvar' | 'heap_debug1';
+  numbers: ExpvarNumber[];
+  dropped: number;
+}
+
 export interface TargetResult {
   target: TargetConfig;
-  goroutine: SourceResult<GoroutineSummary>;
+  goroutine?: SourceResult<GoroutineSummary>;
+  heap?: SourceResult<HeapSummary>;
+  expvar?: SourceResult<ExpvarData>;
 }
 
 export interface ScrapeContext {
@@ -30,50 +44,112 @@ export interface ScrapeContext {
   deadlineMs: number;
 }
 
-export const GOROUTINE_PATH = '/debug/pprof/goroutine';
+export const PATHS = {
+  goroutine: '/debug/pprof/goroutine?debug=0',
+  heap: '/debug/pprof/heap',
+  heapDebug1: '/debug/pprof/heap?debug=1',
+  expvar: '/debug/vars',
+} as const;
 
-export function goroutineProfileUrl(target: TargetConfig): string {
-  return `${target.url}${GOROUTINE_PATH}?debug=0`;
-}
+interface Fetcher { get(path: string, accept?: string): Promise<Buffer>; bytes: number; }
 
-function targetSignal(target: TargetConfig, ctx: ScrapeContext): { signal: AbortSignal; done: () => void } {
-  let ms = Math.max(0, ctx.deadlineMs - performance.now());
+async function runSource<T>(
+  source: Source, target: TargetConfig, ctx: ScrapeContext, work: (f: Fetcher) => Promise<T>,
+): Promise<SourceResult<T>> {
+  const start = performance.now();
+  const result: SourceResult<T> = { source, durationSeconds: 0 };
+  let ms = Math.max(0, ctx.deadlineMs - start);
   if (target.timeoutSeconds !== undefined) ms = Math.min(ms, target.timeoutSeconds * 1000);
   const controller = new AbortController();
   const timer = setTimeout(
-    () => controller.abort(new Error(`timed out after ${(ms / 1000).toFixed(3)}s (scrape deadline)`)),
-    ms,
-  );
-  return { signal: controller.signal, done: () => clearTimeout(timer) };
-}
-
-export async function scrapeGoroutine(target: TargetConfig, ctx: ScrapeContext): Promise<SourceResult<GoroutineSummary>> {
-  const start = performance.now();
-  const result: SourceResult<GoroutineSummary> = { source: 'goroutine', durationSeconds: 0 };
-  const { signal, done } = targetSignal(target, ctx);
+    () => controller.abort(new Error(`timed out after ${(ms / 1000).toFixed(3)}s (scrape deadline)`)), ms);
+  const fetcher: Fetcher = {
+    bytes: 0,
+    async get(path, accept) {
+      const body = await fetchBody(`${target.url}${path}`, {
+        signal: controller.signal, maxBytes: target.maxProfileBytes, dispatcher: ctx.dispatcher,
+        userAgent: `pprof-exporter/${VERSION}`, ...(accept !== undefined && { accept }),
+      });
+      this.bytes += body.length;
+      return body;
+    },
+  };
   try {
-    const body = await fetchBody(goroutineProfileUrl(target), {
-      signal,
-      maxBytes: target.maxProfileBytes,
-      dispatcher: ctx.dispatcher,
-      userAgent: `pprof-exporter/${VERSION}`,
-    });
-    result.bytes = body.length;
-    const raw = await decompress(body, target.maxDecompressedBytes);
-    const index = validateProfile(decodeProfile(raw));
-    expectCountProfile(index, 'goroutine');
-    result.data = groupGoroutines(index);
+    result.data = await work(fetcher);
+    result.bytes = fetcher.bytes;
   } catch (err) {
     result.error = err instanceof ScrapeError
       ? err
       : new ScrapeError('decoding', 'PPROF_DECODE_FAILED', `unexpected: ${(err as Error).message}`, { cause: err });
   } finally {
-    done();
+    clearTimeout(timer);
     result.durationSeconds = (performance.now() - start) / 1000;
   }
   return result;
 }
 
+async function profile(f: Fetcher, path: string, target: TargetConfig): Promise<ProfileIndex> {
+  const raw = await decompress(await f.get(path), target.maxDecompressedBytes);
+  return validateProfile(decodeProfile(raw));
+}
+
+function parseJson(body: Buffer, what: string): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new ScrapeError('decoding', 'PPROF_DECODE_FAILED', `decoding ${what}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function decoding<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof ScrapeError) throw err;
+    throw new ScrapeError('decoding', 'PPROF_DECODE_FAILED', `decoding ${what}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+export const scrapeGoroutine = (target: TargetConfig, ctx: ScrapeContext) =>
+  runSource('goroutine', target, ctx, async (f) => {
+    const idx = await profile(f, PATHS.goroutine, target);
+    expectCountProfile(idx, 'goroutine');
+    return groupGoroutines(idx);
+  });
+
+export const scrapeHeap = (target: TargetConfig, ctx: ScrapeContext) =>
+  runSource('heap', target, ctx, async (f) => groupHeap(await profile(f, PATHS.heap, target)));
+
+export const scrapeExpvar = (target: TargetConfig, ctx: ScrapeContext) =>
+  runSource('expvar', target, ctx, async (f): Promise<ExpvarData> => {
+    let body: Buffer;
+    try {
+      body = await f.get(PATHS.expvar, 'application/json');
+    } catch (err) {
+      // expvar not imported: the heap?debug=1 trailer has the same MemStats.
+      if (!(err instanceof ScrapeError) || err.httpStatus !== 404) throw err;
+      const text = (await f.get(PATHS.heapDebug1, 'text/plain')).toString('utf8');
+      const memstats = decoding('heap?debug=1 MemStats', () => parseMemStatsTrailer(text));
+      return { memstats, memstatsFrom: 'heap_debug1', numbers: [], dropped: 0 };
+    }
+    const vars = parseJson(body, '/debug/vars');
+    const memstats = decoding('/debug/vars', () => memstatsFromExpvar(vars));
+    const { numbers, dropped } = decoding('/debug/vars', () => flattenExpvar(vars, target.maxExpvarMetrics));
+    return { memstats, memstatsFrom: 'expvar', numbers, dropped };
+  });
+
 export async function scrapeTarget(target: TargetConfig, ctx: ScrapeContext): Promise<TargetResult> {
-  return { target, goroutine: await scrapeGoroutine(target, ctx) };
+  const on = (s: Source) => target.sources.includes(s);
+  const [goroutine, heap, expvar] = await Promise.all([
+    on('goroutine') ? scrapeGoroutine(target, ctx) : undefined,
+    on('heap') ? scrapeHeap(target, ctx) : undefined,
+    on('expvar') ? scrapeExpvar(target, ctx) : undefined,
+  ]);
+  return { target, ...(goroutine && { goroutine }), ...(heap && { heap }), ...(expvar && { expvar }) };
+}
+
+/** The results of a target's enabled sources, in a stable order. */
+export function sourceResults(r: TargetResult): SourceResult<unknown>[] {
+  const all: (SourceResult<unknown> | undefined)[] = [r.goroutine, r.heap, r.expvar];
+  return all.filter((x): x is SourceResult<unknown> => x !== undefined);
 }

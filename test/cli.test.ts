@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startServer } from './helpers/http.js';
+import { startFixtureTarget } from './helpers/http.js';
 import { fixture, newestGo } from './helpers/fixtures.js';
 import { one, parseMetrics } from './helpers/prom.js';
 
@@ -67,7 +67,7 @@ describe('pprof-exporter command', () => {
     afterAll(() => { proc?.kill('SIGKILL'); });
 
     it('serves metrics, reloads on SIGHUP, exits 0 on SIGTERM', async () => {
-      const target = await startServer((_req, res) => res.end(fixture(newestGo(), 'goroutine.pb.gz')));
+      const target = await startFixtureTarget((f) => fixture(newestGo(), f));
       const cfg = join(dir, 'run.yml');
       writeFileSync(cfg, `targets:\n  - name: one\n    url: ${target.url}\n`);
       proc = spawn(process.execPath, [CLI, `--config.file=${cfg}`, '--web.listen-address=127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -87,7 +87,7 @@ describe('pprof-exporter command', () => {
       expect(listening.level).toBe('info');
 
       let m = parseMetrics(await (await fetch(`${base}/metrics`)).text());
-      expect(one(m, 'pprof_exporter_scrape_success', { target: 'one' }).value).toBe(1);
+      expect(one(m, 'pprof_exporter_scrape_success', { target: 'one', source: 'goroutine' }).value).toBe(1);
       expect(one(m, 'pprof_exporter_build_info').labels.version).toMatch(/^0\./);
       expect(await (await fetch(`${base}/-/healthy`)).text()).toBe('Healthy\n');
       const landing = await (await fetch(`${base}/`)).text();
@@ -97,7 +97,7 @@ describe('pprof-exporter command', () => {
       proc.kill('SIGHUP');
       await waitFor('config reloaded');
       m = parseMetrics(await (await fetch(`${base}/metrics`)).text());
-      expect(one(m, 'pprof_exporter_scrape_success', { target: 'two' }).value).toBe(1);
+      expect(one(m, 'pprof_exporter_scrape_success', { target: 'two', source: 'goroutine' }).value).toBe(1);
       expect(m.filter((s) => s.labels.target === 'one')).toEqual([]);
       expect(one(m, 'pprof_exporter_config_last_reload_successful').value).toBe(1);
 
@@ -108,7 +108,7 @@ describe('pprof-exporter command', () => {
       expect(await res.text()).toContain('YAML');
       m = parseMetrics(await (await fetch(`${base}/metrics`)).text());
       expect(one(m, 'pprof_exporter_config_last_reload_successful').value).toBe(0);
-      expect(one(m, 'pprof_exporter_scrape_success', { target: 'two' }).value).toBe(1);
+      expect(one(m, 'pprof_exporter_scrape_success', { target: 'two', source: 'goroutine' }).value).toBe(1);
 
       const exited = new Promise<number | null>((resolve) => proc!.once('exit', (code) => resolve(code)));
       proc.kill('SIGTERM');

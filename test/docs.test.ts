@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { METRICS } from '../src/catalog.js';
+import { MEMSTATS_METRICS } from '../src/memstats.js';
 import { BLOCKED_ON, BLOCKING_FRAMES } from '../src/goroutine/classify.js';
 import { ERROR_CODES } from '../src/errors.js';
 import { HELP_FLAGS } from './helpers/help.js';
@@ -15,8 +16,9 @@ const TABLES: Record<string, () => string> = {
   metrics: () => [
     '| metric | type | labels | meaning |',
     '| --- | --- | --- | --- |',
-    ...Object.values(METRICS).map((m) =>
+    ...[...Object.values(METRICS), ...MEMSTATS_METRICS.map((m) => ({ ...m, labels: ['target'] }))].map((m) =>
       `| \`${m.name}\` | ${m.type} | ${m.labels.map((l) => `\`${l}\``).join(', ') || '—'} | ${m.help.replace(/\|/g, '\\|')} |`),
+    '| `expvar_<name>` | gauge | `target`, `path` | Every other numeric Go expvar variable, nested objects flattened with `.` in `path`; `<name>` is `path` with characters outside `[a-zA-Z0-9_]` replaced by `_`. At most `max_expvar_metrics` per target. |',
   ].join('\n'),
   blocked_on: () => [
     '| `blocked_on` | frames (any of) |',

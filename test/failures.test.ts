@@ -52,13 +52,14 @@ describe('bad targets', () => {
   beforeAll(async () => {
     const good = await startServer((_req, res) => res.end(goodProfile));
     servers.push(good);
-    const targets: { name: string; url: string; [k: string]: unknown }[] = [{ name: 'good', url: good.url }];
+    const only = ['goroutine'];
+    const targets: { name: string; url: string; [k: string]: unknown }[] = [{ name: 'good', url: good.url, sources: only }];
     for (const [name, [handler]] of Object.entries(BAD)) {
       const s = await startServer((_req, res) => handler(res));
       servers.push(s);
-      targets.push({ name, url: s.url, max_profile_bytes: '1MiB', max_decompressed_bytes: '1MiB' });
+      targets.push({ name, url: s.url, max_profile_bytes: '1MiB', max_decompressed_bytes: '1MiB', sources: only });
     }
-    targets.push({ name: 'refused', url: await closedPort() });
+    targets.push({ name: 'refused', url: await closedPort(), sources: only });
     exp = await startExporter(configFor(targets));
     // Prometheus says 2s; minus the 0.5s offset the exporter has 1.5s.
     const r = await exp.scrape({ 'X-Prometheus-Scrape-Timeout-Seconds': '2' });
@@ -110,7 +111,7 @@ describe('deadlines', () => {
   it('cuts a hanging target at its own shorter timeout, and at scrape_timeout without the header', async () => {
     const hang = await startServer(() => { /* never answers */ });
     const exp = await startExporter(configFor(
-      [{ name: 'short', url: hang.url, timeout: '300ms' }, { name: 'long', url: hang.url }],
+      [{ name: 'short', url: hang.url, timeout: '300ms', sources: ['goroutine'] }, { name: 'long', url: hang.url, sources: ['goroutine'] }],
       { scrape_timeout: '1s' },
     ));
     try {

@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { perftools } from '../src/profile/proto/profile.js';
 import { configFor, startExporter, type RunningExporter } from './helpers/exporter.js';
-import { startServer, type TestServer } from './helpers/http.js';
+import { startFixtureTarget, type TestServer } from './helpers/http.js';
 import { fixture, newestGo } from './helpers/fixtures.js';
 import { parseMetrics, promtoolCheck, select } from './helpers/prom.js';
 
@@ -14,7 +14,7 @@ const GOLDEN = join(import.meta.dirname, 'fixtures/golden/metrics.txt');
 
 // Keep what is deterministic: our own families, durations masked.
 function stable(body: string): string {
-  const keep = /^(# (HELP|TYPE) )?(go_goroutines|pprof_goroutines|pprof_goroutine_signatures|pprof_exporter_(scrape_success|scrape_duration_seconds|profile_bytes|scrape_errors_total|top_signatures))\b/;
+  const keep = /^(# (HELP|TYPE) )?(go_goroutines|go_memstats_\w+|go_gc_duration_seconds\w*|expvar_\w+|pprof_goroutines|pprof_goroutine_signatures|pprof_heap_\w+|pprof_exporter_(scrape_success|scrape_duration_seconds|profile_bytes|scrape_errors_total|top_signatures|top_heap_functions|memstats_source|expvar_metrics_dropped))\b/;
   return body.split('\n').filter((l) => keep.test(l))
     .map((l) => l.replace(/^(pprof_exporter_scrape_duration_seconds\{[^}]*\}) .*$/, '$1 <duration>'))
     .join('\n') + '\n';
@@ -23,11 +23,11 @@ function stable(body: string): string {
 describe('golden /metrics', () => {
   let server: TestServer;
   let exp: RunningExporter;
-  let serve: Buffer = fixture(newestGo(), 'goroutine.pb.gz');
+  let lonely: Buffer | undefined;
 
   beforeAll(async () => {
-    server = await startServer((_req, res) => res.end(serve));
-    exp = await startExporter(configFor([{ name: 'fixture', url: server.url, top_signatures: 5 }]));
+    server = await startFixtureTarget((f) => (f === 'goroutine.pb.gz' && lonely) || fixture(newestGo(), f));
+    exp = await startExporter(configFor([{ name: 'fixture', url: server.url, top_signatures: 5, top_heap_functions: 3 }]));
   });
   afterAll(async () => {
     await exp.close();
@@ -47,7 +47,7 @@ describe('golden /metrics', () => {
 
   it('drops a signature as soon as the target no longer has it', async () => {
     expect(select(parseMetrics((await exp.scrape()).text), 'pprof_goroutines').length).toBe(6);
-    serve = gzipSync(perftools.profiles.Profile.encode({
+    lonely = gzipSync(perftools.profiles.Profile.encode({
       sampleType: [{ type: 1, unit: 2 }],
       sample: [{ locationId: [1], value: [4] }],
       location: [{ id: 1, line: [{ functionId: 1, line: 3 }] }],

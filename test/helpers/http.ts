@@ -24,3 +24,22 @@ export async function closedPort(): Promise<string> {
   await s.close();
   return s.url;
 }
+
+/** A target that serves one Go version's captured profiles by path, like net/http/pprof would. */
+export async function startFixtureTarget(files: (name: string) => Buffer, opts: { expvar?: boolean } = {}): Promise<TestServer> {
+  const routes: Record<string, string> = {
+    '/debug/pprof/goroutine': 'goroutine.pb.gz',
+    '/debug/pprof/heap': 'heap.pb.gz',
+    ...(opts.expvar !== false && { '/debug/vars': 'vars.json' }),
+  };
+  return startServer((req, res) => {
+    const u = new URL(req.url ?? '/', 'http://x');
+    const file = u.pathname === '/debug/pprof/heap' && u.searchParams.get('debug') === '1' ? 'heap.debug1.txt' : routes[u.pathname];
+    if (!file) {
+      res.statusCode = 404;
+      res.end('404 page not found\n');
+      return;
+    }
+    res.end(files(file));
+  });
+}
