@@ -43,6 +43,20 @@ function isExportedRuntime(name: string): boolean {
   return upper(rest) && (rcvr === '' || upper(rcvr));
 }
 
+/**
+ * The frames a signature is made of, the same for every source of one stack:
+ * hidden frames (above) anywhere, and the leading `runtime.`/`internal/runtime/`
+ * frames, which `debug=1` text never shows (pprof's printStackRecord) even when
+ * exported (runtime.GC). Accepts names or frames.
+ */
+export function visibleNames<T extends string | { function: string }>(frames: readonly T[]): T[] {
+  const name = (f: T): string => (typeof f === 'string' ? f : f.function);
+  const leading = (n: string) => n.startsWith('runtime.') || n.startsWith('internal/runtime/') || isHiddenFrame(n);
+  let i = 0;
+  while (i < frames.length && leading(name(frames[i]!))) i++;
+  return frames.slice(i).filter((f) => !isHiddenFrame(name(f)));
+}
+
 export function signatureId(names: readonly string[]): string {
   return createHash('sha256').update(names.join('\n')).digest('hex').slice(0, 16);
 }
@@ -81,7 +95,7 @@ export function groupGoroutines(idx: ProfileIndex): GoroutineSummary {
       }
     }
     const allNames = all.map((f) => f.function);
-    const visible = all.filter((f) => !isHiddenFrame(f.function));
+    const visible = visibleNames(all);
     const id = signatureId(visible.map((f) => f.function));
     const blocked = blockedOn(allNames);
     let acc = bySignature.get(id);
@@ -99,13 +113,17 @@ export function groupGoroutines(idx: ProfileIndex): GoroutineSummary {
   for (const a of bySignature.values()) {
     signatures.push({ id: a.id, count: a.count, function: a.function, blockedOn: dominant(a.blocked), frames: a.top.frames });
   }
-  signatures.sort((x, y) => y.count - x.count || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
-  return { total, signatures };
+  return { total, signatures: sortSignatures(signatures) };
+}
+
+/** By count, largest first; ties by id so the output is stable. */
+export function sortSignatures(signatures: Signature[]): Signature[] {
+  return signatures.sort((x, y) => y.count - x.count || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
 }
 
 // One signature can cover stacks parked in different places of the same
 // functions; the label reports where most of its goroutines wait.
-function dominant(m: Map<BlockedOn, number>): BlockedOn {
+export function dominant(m: Map<BlockedOn, number>): BlockedOn {
   let best: BlockedOn = 'other';
   let n = -1;
   for (const [k, v] of m) if (v > n || (v === n && k < best)) { best = k; n = v; }
