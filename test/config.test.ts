@@ -6,8 +6,8 @@ import { formatDuration, parseDuration } from '../src/duration.js';
 
 const DIR = 'test/fixtures/config';
 const MiB = 2 ** 20;
-const TARGET_KEYS = 'name, url, timeout, sources, top_signatures, top_heap_functions, max_expvar_metrics, max_profile_bytes, max_decompressed_bytes';
-const GLOBAL_KEYS = 'scrape_timeout, timeout_offset, sources, top_signatures, top_heap_functions, max_expvar_metrics, max_profile_bytes, max_decompressed_bytes';
+const TARGET_KEYS = 'name, url, timeout, sources, top_signatures, top_heap_functions, max_expvar_metrics, debug2_interval, debug2_max_goroutines, goroutineleak_interval, max_profile_bytes, max_decompressed_bytes';
+const GLOBAL_KEYS = 'scrape_timeout, timeout_offset, sources, top_signatures, top_heap_functions, max_expvar_metrics, debug2_interval, debug2_max_goroutines, goroutineleak_interval, max_profile_bytes, max_decompressed_bytes';
 
 async function loadError(path: string): Promise<ConfigError> {
   try {
@@ -59,8 +59,8 @@ const INVALID: Record<string, string> = {
     '6:29: targets[0].max_decompressed_bytes: must be at least max_profile_bytes (64MiB), got 16MiB',
   'invalid-global-decompressed-below-profile.yml':
     '2:22: global.max_profile_bytes: must be at most max_decompressed_bytes (256MiB), got 512MiB',
-  'invalid-unknown-source.yml': '5:26: targets[0].sources[1]: unknown source "profile" (known: goroutine, heap, expvar)',
-  'invalid-sources-empty.yml': '5:14: targets[0].sources: must name at least one of goroutine, heap, expvar',
+  'invalid-unknown-source.yml': '5:26: targets[0].sources[1]: unknown source "profile" (known: goroutine, heap, expvar, goroutine_debug2, goroutineleak)',
+  'invalid-sources-empty.yml': '5:14: targets[0].sources: must name at least one of goroutine, heap, expvar, goroutine_debug2, goroutineleak',
   'invalid-top-heap-functions.yml': '3:23: global.top_heap_functions: must be between 1 and 10000, got 0',
   'invalid-first-by-position.yml': `4:5: targets[0].bogus: unknown key (allowed: ${TARGET_KEYS})`,
 };
@@ -136,8 +136,8 @@ describe('valid configs', () => {
   test('minimal: defaults applied, URL normalized, no timeout', async () => {
     const cfg = await loadConfig(`${DIR}/valid-minimal.yml`);
     expect(cfg).toStrictEqual({
-      global: { scrapeTimeoutSeconds: 10, timeoutOffsetSeconds: 0.5, topSignatures: 100, maxProfileBytes: 64 * MiB, maxDecompressedBytes: 256 * MiB, sources: ['goroutine', 'heap', 'expvar'], topHeapFunctions: 100, maxExpvarMetrics: 100 },
-      targets: [{ name: 'checkout', url: 'http://127.0.0.1:6060', topSignatures: 100, maxProfileBytes: 64 * MiB, maxDecompressedBytes: 256 * MiB, sources: ['goroutine', 'heap', 'expvar'], topHeapFunctions: 100, maxExpvarMetrics: 100 }],
+      global: { scrapeTimeoutSeconds: 10, timeoutOffsetSeconds: 0.5, topSignatures: 100, maxProfileBytes: 64 * MiB, maxDecompressedBytes: 256 * MiB, sources: ['goroutine', 'heap', 'expvar', 'goroutine_debug2', 'goroutineleak'], topHeapFunctions: 100, maxExpvarMetrics: 100, debug2IntervalSeconds: 300, debug2MaxGoroutines: 10000, goroutineleakIntervalSeconds: 300 },
+      targets: [{ name: 'checkout', url: 'http://127.0.0.1:6060', topSignatures: 100, maxProfileBytes: 64 * MiB, maxDecompressedBytes: 256 * MiB, sources: ['goroutine', 'heap', 'expvar', 'goroutine_debug2', 'goroutineleak'], topHeapFunctions: 100, maxExpvarMetrics: 100, debug2IntervalSeconds: 300, debug2MaxGoroutines: 10000, goroutineleakIntervalSeconds: 300 }],
     });
     expect(cfg.targets[0]).not.toHaveProperty('timeoutSeconds');
   });
@@ -145,7 +145,7 @@ describe('valid configs', () => {
   test('full: global values, target overrides, inheritance, URL with path prefix', async () => {
     const cfg = await loadConfig(`${DIR}/valid-full.yml`);
     expect(cfg).toStrictEqual({
-      global: { scrapeTimeoutSeconds: 90, timeoutOffsetSeconds: 0.25, topSignatures: 200, maxProfileBytes: 32 * MiB, maxDecompressedBytes: 1024 * MiB, sources: ['goroutine', 'expvar'], topHeapFunctions: 30, maxExpvarMetrics: 10 },
+      global: { scrapeTimeoutSeconds: 90, timeoutOffsetSeconds: 0.25, topSignatures: 200, maxProfileBytes: 32 * MiB, maxDecompressedBytes: 1024 * MiB, sources: ['goroutine', 'expvar'], topHeapFunctions: 30, maxExpvarMetrics: 10, debug2IntervalSeconds: 60, debug2MaxGoroutines: 5000, goroutineleakIntervalSeconds: 300 },
       targets: [
         {
           name: 'checkout',
@@ -158,10 +158,13 @@ describe('valid configs', () => {
           sources: ['goroutine', 'heap'],
           topHeapFunctions: 5,
           maxExpvarMetrics: 0,
+          debug2IntervalSeconds: 60,
+          debug2MaxGoroutines: 500,
+          goroutineleakIntervalSeconds: 1800,
         },
         {
           name: 'payments_v2.eu-1', url: 'http://10.0.0.7:6060', topSignatures: 200, maxProfileBytes: 32 * MiB, maxDecompressedBytes: 1024 * MiB,
-          sources: ['goroutine', 'expvar'], topHeapFunctions: 30, maxExpvarMetrics: 10,
+          sources: ['goroutine', 'expvar'], topHeapFunctions: 30, maxExpvarMetrics: 10, debug2IntervalSeconds: 60, debug2MaxGoroutines: 5000, goroutineleakIntervalSeconds: 300,
         },
       ],
     } satisfies Config);
@@ -184,9 +187,12 @@ describe('valid configs', () => {
       topSignatures: 100,
       maxProfileBytes: 64 * MiB,
       maxDecompressedBytes: 256 * MiB,
-      sources: ['goroutine', 'heap', 'expvar'],
+      sources: ['goroutine', 'heap', 'expvar', 'goroutine_debug2', 'goroutineleak'],
       topHeapFunctions: 100,
       maxExpvarMetrics: 100,
+      debug2IntervalSeconds: 300,
+      debug2MaxGoroutines: 10000,
+      goroutineleakIntervalSeconds: 300,
     });
   });
 });
