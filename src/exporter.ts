@@ -5,7 +5,8 @@ import type { Dispatcher } from 'undici';
 import { Registry } from 'prom-client';
 import { loadConfig, type Config } from './config.js';
 import { createDispatcher } from './fetch.js';
-import { scrapeTarget, sourceResults, type TargetResult } from './scrape.js';
+import { scrapeTarget, sourceResults, type SourceResult, type TargetResult } from './scrape.js';
+import { BackgroundSampler } from './background.js';
 import { ErrorCounts, createProcessRegistry, renderTargets } from './metrics.js';
 import type { Logger } from './log.js';
 
@@ -32,6 +33,7 @@ export class Exporter {
   private readonly dispatcher: Dispatcher = createDispatcher();
   private readonly errors = new ErrorCounts();
   private readonly process = createProcessRegistry();
+  readonly background: BackgroundSampler;
 
   constructor(opts: ExporterOptions) {
     this.config = opts.config;
@@ -39,6 +41,13 @@ export class Exporter {
     this.logger = opts.logger;
     this.configHash = hashOf(opts.config);
     this.process.reloaded(true);
+    this.background = new BackgroundSampler({
+      dispatcher: this.dispatcher,
+      logger: this.logger,
+      targets: () => this.config.targets,
+      onResult: (t, r) => this.noteFailure(t.name, r),
+    });
+    this.background.start();
   }
 
   static async fromFile(configFile: string, logger: Logger): Promise<Exporter> {
@@ -70,27 +79,35 @@ export class Exporter {
     const ctx = { dispatcher: this.dispatcher, deadlineMs };
     const results = await Promise.all(this.config.targets.map((t) => scrapeTarget(t, ctx)));
     for (const r of results) {
-      for (const s of sourceResults(r)) {
-        const e = s.error;
-        if (!e) continue;
-        this.errors.add(r.target.name, s.source, e.stage);
-        this.logger.warn({ target: r.target.name, source: s.source, stage: e.stage, code: e.code, err: e.message }, 'scrape failed');
+      for (const s of sourceResults(r)) this.noteFailure(r.target.name, s);
+      const g = r.goroutine?.data;
+      if (g) this.background.noteGoroutines(r.target.name, g.total);
+      if (g?.fallbackReason) {
+        this.logger.warn({ target: r.target.name, source: 'goroutine', err: g.fallbackReason }, 'goroutine profile undecodable, used ?debug=1 text');
       }
     }
     return results;
+  }
+
+  private noteFailure(target: string, s: SourceResult<unknown>): void {
+    const e = s.error;
+    if (!e) return;
+    this.errors.add(target, s.source, e.stage);
+    this.logger.warn({ target, source: s.source, stage: e.stage, code: e.code, err: e.message }, 'scrape failed');
   }
 
   /** One /metrics body: every target scraped now, plus the process' own metrics. */
   async metrics(timeoutHeader: string | undefined): Promise<{ contentType: string; body: string }> {
     const results = await this.scrapeAll(scrapeTimeoutSeconds(timeoutHeader, this.config));
     const perScrape = new Registry();
-    renderTargets(perScrape, results);
+    renderTargets(perScrape, results, this.background);
     this.errors.render(perScrape);
     const merged = Registry.merge([this.process.registry, perScrape]);
     return { contentType: merged.contentType, body: await merged.metrics() };
   }
 
   async close(): Promise<void> {
+    await this.background.stop();
     await this.dispatcher.close();
   }
 }

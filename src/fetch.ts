@@ -26,9 +26,12 @@ function reasonOf(signal: AbortSignal, err: unknown): string {
   return e.cause?.message && !base.includes(e.cause.message) ? `${base}: ${e.cause.message}` : base;
 }
 
-export async function fetchBody(url: string, opts: FetchOptions): Promise<Buffer> {
-  const fail = (message: string, code: 'PPROF_FETCH_FAILED' | 'PPROF_BODY_TOO_LARGE' = 'PPROF_FETCH_FAILED', cause?: unknown, httpStatus?: number) =>
-    new ScrapeError('fetching', code, message, { cause, httpStatus });
+function fetchError(message: string, code: 'PPROF_FETCH_FAILED' | 'PPROF_BODY_TOO_LARGE' = 'PPROF_FETCH_FAILED', cause?: unknown, httpStatus?: number) {
+  return new ScrapeError('fetching', code, message, { cause, httpStatus });
+}
+
+/** GET url; resolves once the headers of a 200 response are in, else throws what the target said. */
+async function open(url: string, opts: FetchOptions): Promise<Dispatcher.ResponseData> {
   let res: Dispatcher.ResponseData;
   try {
     res = await request(url, {
@@ -38,43 +41,54 @@ export async function fetchBody(url: string, opts: FetchOptions): Promise<Buffer
       headers: { 'user-agent': opts.userAgent, accept: opts.accept ?? 'application/octet-stream, */*;q=0.1' },
     });
   } catch (err) {
-    throw fail(`GET ${url}: ${reasonOf(opts.signal, err)}`, 'PPROF_FETCH_FAILED', err);
+    throw fetchError(`GET ${url}: ${reasonOf(opts.signal, err)}`, 'PPROF_FETCH_FAILED', err);
   }
+  if (res.statusCode === 200) {
+    const declared = Number(res.headers['content-length']);
+    if (declared > opts.maxBytes) {
+      res.body.destroy();
+      throw fetchError(`GET ${url}: Content-Length ${declared} exceeds max_profile_bytes (${opts.maxBytes})`, 'PPROF_BODY_TOO_LARGE');
+    }
+    return res;
+  }
+  // An error answer: read a preview's worth of its body for the message.
+  let body = Buffer.alloc(0);
+  try {
+    for await (const chunk of res.body) {
+      body = Buffer.concat([body, chunk as Buffer]);
+      if (body.length >= 4096) break;
+    }
+  } catch { /* the status says enough */ }
+  res.body.destroy();
+  const firstLine = body.toString('utf8').split('\n')[0]?.trim() ?? '';
+  const what = res.headers['x-go-pprof']
+    ? `pprof error: ${JSON.stringify(firstLine)}`
+    : res.statusCode >= 300 && res.statusCode < 400
+      ? `redirect to ${String(res.headers.location)} (redirects are not followed)`
+      : body.length > 0 ? `body ${preview(body)}` : 'empty body';
+  throw fetchError(`GET ${url}: HTTP ${res.statusCode}: ${what}`, 'PPROF_FETCH_FAILED', undefined, res.statusCode);
+}
 
-  const declared = Number(res.headers['content-length']);
-  if (res.statusCode === 200 && declared > opts.maxBytes) {
-    res.body.destroy();
-    throw fail(`GET ${url}: Content-Length ${declared} exceeds max_profile_bytes (${opts.maxBytes})`, 'PPROF_BODY_TOO_LARGE');
-  }
-  // Error bodies are read only up to a preview's worth.
-  const limit = res.statusCode === 200 ? opts.maxBytes : 4096;
-  const chunks: Buffer[] = [];
+/** The body as it arrives, stopped at maxBytes; for text dumps that must not be held whole. */
+export async function* fetchStream(url: string, opts: FetchOptions): AsyncGenerator<Buffer> {
+  const res = await open(url, opts);
   let size = 0;
   try {
     for await (const chunk of res.body) {
       size += (chunk as Buffer).length;
-      if (size > limit) {
-        res.body.destroy();
-        if (res.statusCode !== 200) break;
-        throw fail(`GET ${url}: body exceeds max_profile_bytes (${opts.maxBytes})`, 'PPROF_BODY_TOO_LARGE');
-      }
-      chunks.push(chunk as Buffer);
+      if (size > opts.maxBytes) throw fetchError(`GET ${url}: body exceeds max_profile_bytes (${opts.maxBytes})`, 'PPROF_BODY_TOO_LARGE');
+      yield chunk as Buffer;
     }
   } catch (err) {
     if (err instanceof ScrapeError) throw err;
-    throw fail(`GET ${url}: reading body: ${reasonOf(opts.signal, err)}`, 'PPROF_FETCH_FAILED', err);
+    throw fetchError(`GET ${url}: reading body: ${reasonOf(opts.signal, err)}`, 'PPROF_FETCH_FAILED', err);
+  } finally {
+    res.body.destroy();
   }
-  const body = Buffer.concat(chunks);
+}
 
-  if (res.statusCode !== 200) {
-    const firstLine = body.toString('utf8').split('\n')[0]?.trim() ?? '';
-    const location = res.headers.location;
-    const what = res.headers['x-go-pprof']
-      ? `pprof error: ${JSON.stringify(firstLine)}`
-      : res.statusCode >= 300 && res.statusCode < 400
-        ? `redirect to ${String(location)} (redirects are not followed)`
-        : body.length > 0 ? `body ${preview(body)}` : 'empty body';
-    throw fail(`GET ${url}: HTTP ${res.statusCode}: ${what}`, 'PPROF_FETCH_FAILED', undefined, res.statusCode);
-  }
-  return body;
+export async function fetchBody(url: string, opts: FetchOptions): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of fetchStream(url, opts)) chunks.push(chunk);
+  return Buffer.concat(chunks);
 }

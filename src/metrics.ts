@@ -5,6 +5,9 @@ import { METRICS, OTHER, type MetricDef } from './catalog.js';
 import { sourceResults, type TargetResult } from './scrape.js';
 import { MEMSTATS_METRICS, memstatsMetrics, type GcSummary } from './memstats.js';
 import type { HeapSite } from './heap/sites.js';
+import type { BackgroundSampler } from './background.js';
+import type { GoroutineSummary } from './goroutine/signature.js';
+import type { TargetConfig } from './config.js';
 import type { Stage } from './errors.js';
 import { VERSION } from './version.js';
 
@@ -69,12 +72,15 @@ export function createProcessRegistry(): { registry: Registry; reloaded: (ok: bo
   };
 }
 
-export function renderTargets(r: Registry, results: readonly TargetResult[]): void {
+export function renderTargets(r: Registry, results: readonly TargetResult[], background?: BackgroundSampler): void {
   const success = gauge(r, METRICS.scrapeSuccess);
   const duration = gauge(r, METRICS.scrapeDuration);
   const bytes = gauge(r, METRICS.profileBytes);
   for (const result of results) {
-    for (const s of sourceResults(result)) {
+    const bg = background?.get(result.target.name);
+    const all = [...sourceResults(result), bg?.debug2.result, bg?.leak.result];
+    for (const s of all) {
+      if (!s) continue;
       const labels = { target: result.target.name, source: s.source };
       success.set(labels, s.error ? 0 : 1);
       duration.set(labels, s.durationSeconds);
@@ -84,6 +90,67 @@ export function renderTargets(r: Registry, results: readonly TargetResult[]): vo
   renderGoroutines(r, results);
   renderHeap(r, results);
   renderExpvar(r, results);
+  if (background) renderBackground(r, results.map((x) => x.target), background);
+}
+
+/** The top n signatures as label sets, the rest folded into "other". */
+function topSignatures(summary: GoroutineSummary, n: number): { labels: Record<string, string>; value: number }[] {
+  const out = summary.signatures.slice(0, n).map((s) => ({
+    labels: { signature: s.id, function: s.function, blocked_on: s.blockedOn }, value: s.count,
+  }));
+  if (summary.signatures.length > n) {
+    let rest = 0;
+    for (const s of summary.signatures.slice(n)) rest += s.count;
+    out.push({ labels: { signature: OTHER, function: OTHER, blocked_on: OTHER }, value: rest });
+  }
+  return out;
+}
+
+// Wait reasons come from the target's text: bounded by the parser's charset
+// and length, and here by count.
+const MAX_WAIT_REASONS = 50;
+
+function renderBackground(r: Registry, targets: readonly TargetConfig[], background: BackgroundSampler): void {
+  const waitMax = gauge(r, METRICS.waitSecondsMax);
+  const byReason = gauge(r, METRICS.byWaitReason);
+  const truncated = gauge(r, METRICS.dumpTruncated);
+  const held = gauge(r, METRICS.dumpGoroutines);
+  const age = gauge(r, METRICS.dumpAge);
+  const leaked = gauge(r, METRICS.leaked);
+  const leakAge = gauge(r, METRICS.leakAge);
+  const supported = gauge(r, METRICS.sourceSupported);
+  const skipped = counter(r, METRICS.debug2Skipped);
+  const now = Date.now();
+  for (const t of targets) {
+    const bg = background.get(t.name);
+    if (!bg) continue;
+    const target = t.name;
+    for (const [reason, n] of bg.debug2.skipped) skipped.inc({ target, reason }, n);
+    const d = bg.debug2.last;
+    if (d) {
+      truncated.set({ target }, d.truncated ? 1 : 0);
+      held.set({ target }, d.goroutines);
+      age.set({ target }, Math.max(0, (now - d.atMs) / 1000));
+      const top = d.summary.signatures.slice(0, t.topSignatures);
+      for (const s of top) waitMax.set({ target, signature: s.id }, d.wait.maxWaitSeconds.get(s.id) ?? 0);
+      if (d.summary.signatures.length > t.topSignatures) {
+        let rest = 0;
+        for (const s of d.summary.signatures.slice(t.topSignatures)) rest = Math.max(rest, d.wait.maxWaitSeconds.get(s.id) ?? 0);
+        waitMax.set({ target, signature: OTHER }, rest);
+      }
+      const reasons = [...d.wait.byWaitReason].sort((a, b) => b[1] - a[1]);
+      for (const [reason, n] of reasons.slice(0, MAX_WAIT_REASONS)) byReason.set({ target, wait_reason: reason }, n);
+      if (reasons.length > MAX_WAIT_REASONS) {
+        byReason.set({ target, wait_reason: OTHER }, reasons.slice(MAX_WAIT_REASONS).reduce((a, [, n]) => a + n, 0));
+      }
+    }
+    if (bg.leak.supported !== undefined) supported.set({ target, source: 'goroutineleak' }, bg.leak.supported ? 1 : 0);
+    const l = bg.leak.last;
+    if (l) {
+      leakAge.set({ target }, Math.max(0, (now - l.atMs) / 1000));
+      for (const { labels, value } of topSignatures(l.summary, t.topSignatures)) leaked.set({ target, ...labels }, value);
+    }
+  }
 }
 
 function renderGoroutines(r: Registry, results: readonly TargetResult[]): void {
@@ -91,23 +158,16 @@ function renderGoroutines(r: Registry, results: readonly TargetResult[]): void {
   const goroutines = gauge(r, METRICS.goroutines);
   const signatures = gauge(r, METRICS.signatures);
   const top = gauge(r, METRICS.topSignatures);
+  const fallback = gauge(r, METRICS.textFallback);
   for (const { target, goroutine: g } of results) {
     if (!g) continue;
     const t = target.name;
     top.set({ target: t }, target.topSignatures);
     if (!g.data) continue;
-    const { total, signatures: sigs } = g.data;
-    goGoroutines.set({ target: t }, total);
-    signatures.set({ target: t }, sigs.length);
-    const n = target.topSignatures;
-    for (const s of sigs.slice(0, n)) {
-      goroutines.set({ target: t, signature: s.id, function: s.function, blocked_on: s.blockedOn }, s.count);
-    }
-    if (sigs.length > n) {
-      let rest = 0;
-      for (const s of sigs.slice(n)) rest += s.count;
-      goroutines.set({ target: t, signature: OTHER, function: OTHER, blocked_on: OTHER }, rest);
-    }
+    fallback.set({ target: t }, g.data.format === 'debug1' ? 1 : 0);
+    goGoroutines.set({ target: t }, g.data.total);
+    signatures.set({ target: t }, g.data.signatures.length);
+    for (const { labels, value } of topSignatures(g.data, target.topSignatures)) goroutines.set({ target: t, ...labels }, value);
   }
 }
 

@@ -6,11 +6,13 @@ import type { Source, TargetConfig } from './config.js';
 import { ScrapeError } from './errors.js';
 import { decodeProfile, decompress } from './profile/decode.js';
 import { expectCountProfile, validateProfile, type ProfileIndex } from './profile/validate.js';
-import { fetchBody } from './fetch.js';
+import { fetchBody, fetchStream } from './fetch.js';
 import { groupGoroutines, type GoroutineSummary } from './goroutine/signature.js';
 import { groupHeap, type HeapSummary } from './heap/sites.js';
 import { memstatsFromExpvar, parseMemStatsTrailer, type MemStats } from './memstats.js';
 import { flattenExpvar, type ExpvarNumber } from './expvar.js';
+import { debug1Summarizer } from './goroutine/text.js';
+import { parseDebug1 } from './text/debug1.js';
 import { VERSION } from './version.js';
 
 export type { Source };
@@ -33,7 +35,7 @@ export interface ExpvarData {
 
 export interface TargetResult {
   target: TargetConfig;
-  goroutine?: SourceResult<GoroutineSummary>;
+  goroutine?: SourceResult<GoroutineData>;
   heap?: SourceResult<HeapSummary>;
   expvar?: SourceResult<ExpvarData>;
 }
@@ -47,13 +49,19 @@ export interface ScrapeContext {
 export const PATHS = {
   goroutine: '/debug/pprof/goroutine?debug=0',
   heap: '/debug/pprof/heap',
+  goroutineDebug1: '/debug/pprof/goroutine?debug=1',
   heapDebug1: '/debug/pprof/heap?debug=1',
   expvar: '/debug/vars',
 } as const;
 
-interface Fetcher { get(path: string, accept?: string): Promise<Buffer>; bytes: number; }
+export interface Fetcher {
+  get(path: string, accept?: string): Promise<Buffer>;
+  /** The body as it arrives, capped at maxBytes; counted in bytes as it streams. */
+  stream(path: string, maxBytes: number): AsyncGenerator<Buffer>;
+  bytes: number;
+}
 
-async function runSource<T>(
+export async function runSource<T>(
   source: Source, target: TargetConfig, ctx: ScrapeContext, work: (f: Fetcher) => Promise<T>,
 ): Promise<SourceResult<T>> {
   const start = performance.now();
@@ -73,6 +81,14 @@ async function runSource<T>(
       this.bytes += body.length;
       return body;
     },
+    async *stream(path, maxBytes) {
+      for await (const chunk of fetchStream(`${target.url}${path}`, {
+        signal: controller.signal, maxBytes, dispatcher: ctx.dispatcher, userAgent: `pprof-exporter/${VERSION}`, accept: 'text/plain',
+      })) {
+        this.bytes += chunk.length;
+        yield chunk;
+      }
+    },
   };
   try {
     result.data = await work(fetcher);
@@ -88,7 +104,7 @@ async function runSource<T>(
   return result;
 }
 
-async function profile(f: Fetcher, path: string, target: TargetConfig): Promise<ProfileIndex> {
+export async function profile(f: Fetcher, path: string, target: TargetConfig): Promise<ProfileIndex> {
   const raw = await decompress(await f.get(path), target.maxDecompressedBytes);
   return validateProfile(decodeProfile(raw));
 }
@@ -110,11 +126,30 @@ function decoding<T>(what: string, fn: () => T): T {
   }
 }
 
+export interface GoroutineData extends GoroutineSummary {
+  /** "debug1" when the proto could not be decoded (a proxy that strips gzip, say) and the text was used. */
+  format: 'proto' | 'debug1';
+  fallbackReason?: string;
+}
+
 export const scrapeGoroutine = (target: TargetConfig, ctx: ScrapeContext) =>
-  runSource('goroutine', target, ctx, async (f) => {
-    const idx = await profile(f, PATHS.goroutine, target);
-    expectCountProfile(idx, 'goroutine');
-    return groupGoroutines(idx);
+  runSource('goroutine', target, ctx, async (f): Promise<GoroutineData> => {
+    try {
+      const idx = await profile(f, PATHS.goroutine, target);
+      expectCountProfile(idx, 'goroutine');
+      return { ...groupGoroutines(idx), format: 'proto' };
+    } catch (err) {
+      if (!(err instanceof ScrapeError) || (err.stage !== 'decompressing' && err.stage !== 'decoding')) throw err;
+      const acc = debug1Summarizer();
+      try {
+        await parseDebug1(f.stream(PATHS.goroutineDebug1, target.maxProfileBytes), (r) => acc.add(r));
+      } catch (textErr) {
+        // The proto's error is the one worth reporting; say the fallback failed too.
+        err.message += `; ?debug=1 fallback failed too: ${(textErr as Error).message}`;
+        throw err;
+      }
+      return { ...acc.result(), format: 'debug1', fallbackReason: err.message };
+    }
   });
 
 export const scrapeHeap = (target: TargetConfig, ctx: ScrapeContext) =>

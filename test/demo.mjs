@@ -11,11 +11,14 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const work = join(cacheDir(), 'demo');
 mkdirSync(work, { recursive: true });
 
-const go = spawnSync('go', ['build', '-o', join(work, 'leaky'), '.'], {
+// With the goroutineleak profile where the Go has it (1.26 experiment, default from 1.27).
+const build = (extra) => spawnSync('go', ['build', '-o', join(work, 'leaky'), '.'], {
   cwd: join(root, 'test/fixtures/go/leaky'),
-  env: { ...process.env, GOFLAGS: '-buildvcs=false' },
-  stdio: 'inherit',
+  env: { ...process.env, GOFLAGS: '-buildvcs=false', ...extra },
+  stdio: extra.GOEXPERIMENT ? 'ignore' : 'inherit',
 });
+let go = build({ GOEXPERIMENT: 'goroutineleakprofile' });
+if (go.error || go.status !== 0) go = build({});
 if (go.error || go.status !== 0) {
   console.error('\nThe demo builds a real leaking Go program and needs Go 1.21 or newer on PATH.');
   console.error('Install Go (https://go.dev/doc/install), then run `npm run demo` again.');
@@ -57,7 +60,14 @@ const leakyUrl = await new Promise((resolve) => {
 });
 
 const config = join(work, 'pprof-exporter.yml');
-writeFileSync(config, `# written by npm run demo\ntargets:\n  - name: leaky\n    url: ${leakyUrl}\n`);
+writeFileSync(config, `# written by npm run demo
+global:
+  debug2_interval: 30s          # wait reasons and times, every 30 s (default 5m)
+  goroutineleak_interval: 30s   # proven leaks, every 30 s (default 5m)
+targets:
+  - name: leaky
+    url: ${leakyUrl}
+`);
 
 const portFree = await new Promise((resolve) => {
   import('node:net').then(({ createServer }) => {
@@ -81,6 +91,8 @@ pprof-exporter demo is running.
 
 The send-leak grows by 2 goroutines a second; watch it climb:
   curl -s ${url}/metrics | grep '^pprof_goroutines{' | sort -t' ' -k2 -n -r | head
+What the runtime proves leaked, and where the heap sits:
+  curl -s ${url}/metrics | grep -E '^pprof_goroutines_leaked|^pprof_heap_inuse_bytes'
 
 Press Ctrl-C to stop.
 `);

@@ -18,7 +18,8 @@ export function configFor(targets: { name: string; url: string; [k: string]: unk
   return parseConfig(JSON.stringify({ global, targets }), 'test.yml');
 }
 
-export async function startExporter(config: Config): Promise<RunningExporter> {
+/** Background sampling is driven by hand (exporter.background.tick) unless `background` is set. */
+export async function startExporter(config: Config, opts: { background?: boolean } = {}): Promise<RunningExporter> {
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -27,6 +28,7 @@ export async function startExporter(config: Config): Promise<RunningExporter> {
     },
   });
   const exporter = new Exporter({ config, logger: createLogger('debug', sink) });
+  if (!opts.background) await exporter.background.stop();
   const server: Server = await new Promise((resolve) => {
     const s = createApp(exporter).listen(0, '127.0.0.1', () => resolve(s));
   });

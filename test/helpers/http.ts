@@ -34,7 +34,10 @@ export async function startFixtureTarget(files: (name: string) => Buffer, opts: 
   };
   return startServer((req, res) => {
     const u = new URL(req.url ?? '/', 'http://x');
-    const file = u.pathname === '/debug/pprof/heap' && u.searchParams.get('debug') === '1' ? 'heap.debug1.txt' : routes[u.pathname];
+    const debug = u.searchParams.get('debug');
+    const file = (debug === '1' || debug === '2') && (u.pathname === '/debug/pprof/heap' || u.pathname === '/debug/pprof/goroutine')
+      ? `${u.pathname.slice('/debug/pprof/'.length)}.debug${debug}.txt`
+      : routes[u.pathname];
     if (!file) {
       res.statusCode = 404;
       res.end('404 page not found\n');

@@ -5,8 +5,8 @@ import { inject } from 'vitest';
 
 export interface Leaky { url: string; proc: ChildProcess; stop(): Promise<void>; }
 
-export async function startLeaky(flags: string[], env: Record<string, string> = {}): Promise<Leaky> {
-  const proc = spawn(inject('leakyBin'), ['-listen=127.0.0.1:0', '-exit-on-stdin-eof', '-max-lifetime=10m', ...flags], {
+export async function startLeaky(flags: string[], env: Record<string, string> = {}, bin = inject('leakyBin')): Promise<Leaky> {
+  const proc = spawn(bin, ['-listen=127.0.0.1:0', '-exit-on-stdin-eof', '-max-lifetime=10m', ...flags], {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, ...env },
   });

@@ -8,6 +8,7 @@ import { cacheDir, tool } from './paths.mjs';
 declare module 'vitest' {
   export interface ProvidedContext {
     leakyBin: string;
+    leakyLeakProfileBin: string;
     promtool: string;
   }
 }
@@ -16,12 +17,16 @@ export default function setup(project: TestProject): void {
   const out = join(cacheDir(), 'bin');
   mkdirSync(out, { recursive: true });
   const leakyBin = join(out, 'leaky');
+  // Go 1.26 has the goroutineleak profile behind an experiment (default from 1.27).
+  const leakyLeakProfileBin = join(out, 'leaky-goroutineleak');
   try {
-    execFileSync('go', ['build', '-o', leakyBin, '.'], {
-      cwd: join(project.config.root, 'test/fixtures/go/leaky'),
-      env: { ...process.env, GOFLAGS: '-buildvcs=false', GOTOOLCHAIN: 'local' },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    for (const [bin, extra] of [[leakyBin, {}], [leakyLeakProfileBin, { GOEXPERIMENT: 'goroutineleakprofile' }]] as const) {
+      execFileSync('go', ['build', '-o', bin, '.'], {
+        cwd: join(project.config.root, 'test/fixtures/go/leaky'),
+        env: { ...process.env, GOFLAGS: '-buildvcs=false', GOTOOLCHAIN: 'local', ...extra },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
+    }
   } catch (err) {
     throw new Error(`building test/fixtures/go/leaky failed (${(err as Error).message}). ` +
       'The tests need Go 1.21 or newer on PATH: see https://go.dev/doc/install');
@@ -29,5 +34,6 @@ export default function setup(project: TestProject): void {
   const promtool = tool('promtool');
   if (!promtool) throw new Error('promtool not found: run `node test/setup/tools.mjs` (npm test does) to install it');
   project.provide('leakyBin', leakyBin);
+  project.provide('leakyLeakProfileBin', leakyLeakProfileBin);
   project.provide('promtool', promtool);
 }

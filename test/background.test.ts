@@ -1,0 +1,169 @@
+// The sources kept off the scrape path: goroutineleak (each fetch runs a GC)
+// and debug=2 (stops the world), each on its own interval and limits, and the
+// ?debug=1 fallback when the proto cannot be decoded.
+import { gunzipSync } from 'node:zlib';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { configFor, startExporter, type RunningExporter } from './helpers/exporter.js';
+import { startLeaky, type Leaky } from './helpers/leaky.js';
+import { startFixtureTarget, startServer, type TestServer } from './helpers/http.js';
+import { fixture, newestGo } from './helpers/fixtures.js';
+import { one, parseMetrics, promtoolCheck, select } from './helpers/prom.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0)) await c();
+});
+
+describe('goroutineleak', () => {
+  let leaky: Leaky;
+  let exp: RunningExporter;
+  beforeAll(async () => {
+    leaky = await startLeaky(['-sendleak=5', '-nilchan=3', '-pool=4'], {}, inject('leakyLeakProfileBin'));
+    exp = await startExporter(configFor([{ name: 'leaky', url: leaky.url, sources: ['goroutine', 'goroutineleak'], goroutineleak_interval: '1h' }]));
+  });
+  afterAll(async () => {
+    await exp?.close();
+    await leaky?.stop();
+  });
+
+  it('publishes what the runtime proves leaked: the send leak and the nil channel, not the pool', async () => {
+    await exp.exporter.background.tick();
+    const s = parseMetrics((await exp.scrape()).text);
+    const leaked = select(s, 'pprof_goroutines_leaked', { target: 'leaky' });
+    const byFn = new Map(leaked.map((x) => [x.labels.function, x]));
+    expect(byFn.get('main.computeResult')).toMatchObject({ value: 5, labels: { blocked_on: 'chan_send' } });
+    expect(byFn.get('main.drainQueue')).toMatchObject({ value: 3, labels: { blocked_on: 'chan_receive' } });
+    expect(byFn.has('main.poolWorker')).toBe(false);
+    // Same signature ids as pprof_goroutines, so the two can be joined.
+    const live = one(s, 'pprof_goroutines', { target: 'leaky', function: 'main.computeResult', blocked_on: 'chan_send' });
+    expect(byFn.get('main.computeResult')!.labels.signature).toBe(live.labels.signature);
+    expect(one(s, 'pprof_exporter_source_supported', { target: 'leaky', source: 'goroutineleak' }).value).toBe(1);
+    expect(one(s, 'pprof_exporter_scrape_success', { target: 'leaky', source: 'goroutineleak' }).value).toBe(1);
+    expect(one(s, 'pprof_goroutineleak_profile_age_seconds', { target: 'leaky' }).value).toBeLessThan(5);
+    expect(promtoolCheck((await exp.scrape()).text)).toBe('');
+  });
+});
+
+describe('goroutineleak on a Go without it', () => {
+  it('says so once, in the log and as a metric, and stops asking often', async () => {
+    let asked = 0;
+    const files = (f: string) => fixture(newestGo(), f);
+    const base = await startFixtureTarget(files);
+    const target = await startServer((req, res) => {
+      if (req.url?.startsWith('/debug/pprof/goroutineleak')) {
+        asked++;
+        res.statusCode = 404;
+        res.end('Unknown profile\n');
+        return;
+      }
+      fetch(`${base.url}${req.url}`).then(async (r) => res.end(Buffer.from(await r.arrayBuffer())));
+    });
+    const exp = await startExporter(configFor([{ name: 'old', url: target.url, sources: ['goroutine', 'goroutineleak'], goroutineleak_interval: '1s' }]));
+    cleanup.push(() => exp.close(), () => target.close(), () => base.close());
+    const t0 = performance.now();
+    await exp.exporter.background.tick(t0);
+    await exp.exporter.background.tick(t0 + 2000);
+    await exp.exporter.background.tick(t0 + 60_000);
+    expect(asked).toBe(1);
+    await exp.exporter.background.tick(t0 + 3_700_000);
+    expect(asked).toBe(2);
+    const s = parseMetrics((await exp.scrape()).text);
+    expect(one(s, 'pprof_exporter_source_supported', { target: 'old', source: 'goroutineleak' }).value).toBe(0);
+    expect(select(s, 'pprof_goroutines_leaked')).toEqual([]);
+    expect(select(s, 'pprof_exporter_scrape_errors_total', { source: 'goroutineleak' })).toEqual([]);
+    expect(exp.logs.filter((l) => l.source === 'goroutineleak').map((l) => l.level)).toEqual(['info']);
+  });
+});
+
+describe('debug=2 sampling', () => {
+  async function setup(maxGoroutines: number) {
+    let dumps = 0;
+    const base = await startFixtureTarget((f) => fixture(newestGo(), f));
+    const target = await startServer((req, res) => {
+      if (req.url === '/debug/pprof/goroutine?debug=2') {
+        dumps++;
+        res.end(fixture(newestGo(), 'goroutine.debug2.txt'));
+        return;
+      }
+      fetch(`${base.url}${req.url}`).then(async (r) => res.end(Buffer.from(await r.arrayBuffer())));
+    });
+    const exp = await startExporter(configFor([{ name: 't', url: target.url, sources: ['goroutine', 'goroutine_debug2'], debug2_interval: '1m', debug2_max_goroutines: maxGoroutines }]));
+    cleanup.push(() => exp.close(), () => target.close(), () => base.close());
+    return { exp, dumps: () => dumps };
+  }
+
+  it('is not fetched above debug2_max_goroutines, and each skip is counted with its reason', async () => {
+    const { exp, dumps } = await setup(10); // the fixture has 41 goroutines
+    const t0 = performance.now();
+    await exp.exporter.background.tick(t0); // no scrape yet: count unknown
+    await exp.scrape();
+    await exp.exporter.background.tick(t0 + 61_000);
+    await exp.exporter.background.tick(t0 + 122_000);
+    expect(dumps()).toBe(0);
+    const s = parseMetrics((await exp.scrape()).text);
+    expect(one(s, 'pprof_exporter_debug2_skipped_total', { target: 't', reason: 'goroutine_count_unknown' }).value).toBe(1);
+    expect(one(s, 'pprof_exporter_debug2_skipped_total', { target: 't', reason: 'too_many_goroutines' }).value).toBe(2);
+    expect(select(s, 'pprof_goroutine_dump_age_seconds')).toEqual([]);
+  });
+
+  it('runs at most once per interval below the limit and serves the last dump with its age', async () => {
+    const { exp, dumps } = await setup(100);
+    await exp.scrape();
+    const t0 = performance.now();
+    await exp.exporter.background.tick(t0);
+    await exp.exporter.background.tick(t0 + 30_000);
+    expect(dumps()).toBe(1);
+    await sleep(1100);
+    const s = parseMetrics((await exp.scrape()).text);
+    expect(one(s, 'pprof_goroutine_dump_truncated', { target: 't' }).value).toBe(0);
+    expect(one(s, 'pprof_goroutine_dump_goroutines', { target: 't' }).value).toBe(41);
+    expect(one(s, 'pprof_goroutine_dump_age_seconds', { target: 't' }).value).toBeGreaterThanOrEqual(1);
+    expect(one(s, 'pprof_goroutines_by_wait_reason', { target: 't', wait_reason: 'chan send' }).value).toBeGreaterThanOrEqual(12);
+    const send = one(s, 'pprof_goroutines', { target: 't', function: 'main.computeResult' });
+    expect(one(s, 'pprof_goroutine_wait_seconds_max', { target: 't', signature: send.labels.signature }).value).toBe(0);
+    expect(one(s, 'pprof_exporter_scrape_success', { target: 't', source: 'goroutine_debug2' }).value).toBe(1);
+    await exp.exporter.background.tick(t0 + 61_000);
+    expect(dumps()).toBe(2);
+  });
+});
+
+describe('?debug=1 fallback', () => {
+  it('uses the text when the proto cannot be decoded (a proxy stripped the gzip), with the same signatures', async () => {
+    const v = newestGo();
+    const target = await startFixtureTarget((f) => (f === 'goroutine.pb.gz' ? gunzipSync(fixture(v, f)) : fixture(v, f)));
+    const proto = await startFixtureTarget((f) => fixture(v, f));
+    const exp = await startExporter(configFor([
+      { name: 'stripped', url: target.url, sources: ['goroutine'] },
+      { name: 'proto', url: proto.url, sources: ['goroutine'] },
+    ]));
+    cleanup.push(() => exp.close(), () => target.close(), () => proto.close());
+    // The fixture server answers ?debug=1 from goroutine.debug1.txt (startFixtureTarget routes it).
+    const s = parseMetrics((await exp.scrape()).text);
+    expect(one(s, 'pprof_exporter_goroutine_text_fallback', { target: 'stripped' }).value).toBe(1);
+    expect(one(s, 'pprof_exporter_goroutine_text_fallback', { target: 'proto' }).value).toBe(0);
+    expect(one(s, 'pprof_exporter_scrape_success', { target: 'stripped', source: 'goroutine' }).value).toBe(1);
+    for (const fn of ['main.computeResult', 'main.drainQueue', 'main.poolWorker', 'main.updateCache']) {
+      const a = one(s, 'pprof_goroutines', { target: 'stripped', function: fn });
+      const b = one(s, 'pprof_goroutines', { target: 'proto', function: fn });
+      expect([a.labels.signature, a.value]).toEqual([b.labels.signature, b.value]);
+    }
+    expect(exp.logs.find((l) => l.target === 'stripped')).toMatchObject({ msg: 'goroutine profile undecodable, used ?debug=1 text' });
+  });
+});
+
+describe('wait times from a real program', () => {
+  it('reports goroutines blocked over a minute', { timeout: 120_000 }, async () => {
+    // Go knows how long a goroutine has waited only once a GC has seen it blocked.
+    const leaky = await startLeaky(['-sendleak=3', '-pool=2', '-gc-interval=1s']);
+    const exp = await startExporter(configFor([{ name: 'slow', url: leaky.url, sources: ['goroutine', 'goroutine_debug2'], debug2_interval: '1s' }]));
+    cleanup.push(() => exp.close(), () => leaky.stop());
+    await sleep(63_000);
+    await exp.scrape();
+    await exp.exporter.background.tick(performance.now() + 10_000);
+    const s = parseMetrics((await exp.scrape()).text);
+    const send = one(s, 'pprof_goroutines', { target: 'slow', function: 'main.computeResult', blocked_on: 'chan_send' });
+    expect(one(s, 'pprof_goroutine_wait_seconds_max', { target: 'slow', signature: send.labels.signature }).value).toBeGreaterThanOrEqual(60);
+    expect(one(s, 'pprof_goroutines_by_wait_reason', { target: 'slow', wait_reason: 'chan send' }).value).toBe(3);
+  });
+});
