@@ -9,6 +9,8 @@ import { MEMSTATS_METRICS } from '../src/memstats.js';
 import { BLOCKED_ON, BLOCKING_FRAMES } from '../src/goroutine/classify.js';
 import { ERROR_CODES } from '../src/errors.js';
 import { HELP_FLAGS } from './helpers/help.js';
+import { PRODUCTION, rules } from '../src/alerts/rules.js';
+import { dashboards } from '../src/dashboards/generate.js';
 
 const README = join(import.meta.dirname, '../README.md');
 
@@ -31,6 +33,22 @@ const TABLES: Record<string, () => string> = {
       return `| \`${b}\` | ${text} |`;
     }),
   ].join('\n'),
+  alerts: () => [
+    '| alert | severity | for | fires when |',
+    '| --- | --- | --- | --- |',
+    ...rules(PRODUCTION).map((r) => `| [\`${r.alert}\`](alerts/RUNBOOK.md#${r.alert.toLowerCase()}) | ${r.labels.severity} | ${r.for} | ${r.annotations.summary!.replace(/\{\{ \$labels\.(\w+) \}\}/g, '<$1>').replace(/\{\{ \$value[^}]*\}\}/g, 'N')} |`),
+  ].join('\n'),
+  dashboards: () => Object.entries(dashboards()).flatMap(([file, d]) => {
+    const db = d as { title: string; uid: string; panels: { title: string; description?: string; type: string }[] };
+    return [
+      `**\`dashboards/${file}.json\`**: ${db.title} (uid \`${db.uid}\`)`,
+      '',
+      '| panel | answers |',
+      '| --- | --- |',
+      ...db.panels.filter((p) => p.type !== 'row').map((p) => `| ${p.title} | ${(p.description ?? '').replace(/\|/g, '\\|')} |`),
+      '',
+    ];
+  }).join('\n').trimEnd(),
   errors: () => [
     '| code | meaning |',
     '| --- | --- |',

@@ -10,6 +10,8 @@ declare module 'vitest' {
     leakyBin: string;
     leakyLeakProfileBin: string;
     promtool: string;
+    prometheus: string;
+    alertmanager: string;
   }
 }
 
@@ -31,9 +33,15 @@ export default function setup(project: TestProject): void {
     throw new Error(`building test/fixtures/go/leaky failed (${(err as Error).message}). ` +
       'The tests need Go 1.21 or newer on PATH: see https://go.dev/doc/install');
   }
-  const promtool = tool('promtool');
-  if (!promtool) throw new Error('promtool not found: run `node test/setup/tools.mjs` (npm test does) to install it');
+  const found: Record<string, string> = {};
+  for (const name of ['promtool', 'prometheus', 'alertmanager']) {
+    const path = tool(name);
+    if (!path) throw new Error(`${name} not found: run \`node test/setup/tools.mjs\` (npm test does) to install it`);
+    found[name] = path;
+  }
   project.provide('leakyBin', leakyBin);
   project.provide('leakyLeakProfileBin', leakyLeakProfileBin);
-  project.provide('promtool', promtool);
+  project.provide('promtool', found.promtool!);
+  project.provide('prometheus', found.prometheus!);
+  project.provide('alertmanager', found.alertmanager!);
 }

@@ -1,10 +1,10 @@
 // Installs what the test suite needs besides npm packages, into a cache that
-// survives between runs: promtool (from Debian's prometheus package, extracted
-// without installing the server). Checks that Go is there.
+// survives between runs: promtool, prometheus and alertmanager (extracted from
+// Debian's packages, not installed). Checks that Go is there.
 // Run by `npm test` (pretest); safe to run again: it does nothing when all is present.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, copyFileSync, chmodSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, copyFileSync, chmodSync, cpSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { toolsDir, which } from './paths.mjs';
 
@@ -22,28 +22,38 @@ function ensureGo() {
   log(go.stdout.trim());
 }
 
-function ensurePromtool() {
-  const bin = join(toolsDir(), 'promtool');
-  if (which('promtool') || existsSync(bin)) return;
-  log('promtool not found: extracting it from Debian\'s prometheus package');
-  const tmp = mkdtempSync(join(tmpdir(), 'promtool-'));
+// Binaries from a Debian package, extracted (not installed: no services, no
+// dependencies; the Prometheus tools are static Go binaries).
+function ensureFromDeb(pkg, bins, dataFiles = []) {
+  const wanted = Object.entries(bins).filter(([name]) => !which(name) && !existsSync(join(toolsDir(), name)));
+  const data = dataFiles.filter((f) => !existsSync(`/${f}`));
+  if (wanted.length === 0 && data.length === 0) return;
+  log(`${[...wanted.map(([n]) => n), ...data.map((f) => `/${f}`)].join(', ')} not found: extracting from Debian's ${pkg} package`);
+  const tmp = mkdtempSync(join(tmpdir(), `${pkg}-`));
   try {
-    const download = () => spawnSync('apt-get', ['download', 'prometheus'], { cwd: tmp, stdio: 'inherit' }).status === 0;
+    const download = () => spawnSync('apt-get', ['download', pkg], { cwd: tmp, stdio: 'inherit' }).status === 0;
     if (!download()) {
       log('apt-get download failed; refreshing package lists (apt-get update)');
       execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-      if (!download()) throw new Error('apt-get download prometheus failed');
+      if (!download()) throw new Error(`apt-get download ${pkg} failed`);
     }
     const deb = readdirSync(tmp).find((f) => f.endsWith('.deb'));
     if (!deb) throw new Error('no .deb downloaded');
     execFileSync('dpkg-deb', ['-x', join(tmp, deb), join(tmp, 'x')]);
     mkdirSync(toolsDir(), { recursive: true });
-    copyFileSync(join(tmp, 'x/usr/bin/promtool'), bin);
-    chmodSync(bin, 0o755);
-    log(`installed ${bin}`);
+    for (const [name, path] of wanted) {
+      copyFileSync(join(tmp, 'x', path), join(toolsDir(), name));
+      chmodSync(join(toolsDir(), name), 0o755);
+      log(`installed ${join(toolsDir(), name)}`);
+    }
+    // Files the Debian build reads from a fixed path, as the package would install them.
+    for (const f of data) {
+      cpSync(join(tmp, 'x', dirname(f)), `/${dirname(f)}`, { recursive: true });
+      log(`installed /${dirname(f)}`);
+    }
   } catch (err) {
-    log(`could not install promtool: ${err.message}`);
-    log('Install it yourself (Debian/Ubuntu: apt-get install prometheus) and run again.');
+    log(`could not install ${pkg}: ${err.message}`);
+    log(`Install it yourself (Debian/Ubuntu: apt-get install ${pkg}) and run again.`);
     process.exit(1);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
@@ -51,4 +61,5 @@ function ensurePromtool() {
 }
 
 ensureGo();
-ensurePromtool();
+ensureFromDeb('prometheus', { promtool: 'usr/bin/promtool', prometheus: 'usr/bin/prometheus' });
+ensureFromDeb('prometheus-alertmanager', { alertmanager: 'usr/bin/prometheus-alertmanager' }, ['usr/share/prometheus/alertmanager/default.tmpl', 'usr/share/prometheus/alertmanager/email.tmpl']);
