@@ -1,0 +1,118 @@
+// npm run bench [-- --json] [-- --quick]
+// Generates real profiles with a Go program (cached), then times, in the same
+// run, our pipeline (warm in-process and cold in a fresh process) against a Go
+// peer (google/pprof's profile.Parse + the same grouping; panicparse for
+// debug=2), and one exporter scraping 200 targets × 10k goroutines.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cacheDir } from '../setup/paths.mjs';
+import { pipeline } from './pipeline.mjs';
+
+const args = new Set(process.argv.slice(2));
+const json = args.has('--json');
+const quick = args.has('--quick');
+const here = fileURLToPath(new URL('.', import.meta.url));
+const goDir = join(here, 'go');
+const work = join(cacheDir(), 'bench');
+const bin = join(work, 'bin');
+mkdirSync(bin, { recursive: true });
+const say = (m) => { if (!json) process.stderr.write(`${m}\n`); };
+
+for (const cmd of ['gen', 'peer']) {
+  execFileSync('go', ['build', '-o', join(bin, cmd), `./${cmd}`], { cwd: goDir, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, GOFLAGS: '-buildvcs=false' } });
+}
+
+// Heap sites: one allocating stack per goroutine stack shape (K of them).
+const SIZES = [
+  { goroutines: 10_000, stacks: 100, heapSites: 100 },
+  { goroutines: 100_000, stacks: 1_000, heapSites: 1_000 },
+  ...(quick ? [] : [{ goroutines: 1_000_000, stacks: 10_000, heapSites: 10_000 }]),
+];
+
+function dataset(s) {
+  const dir = join(work, `${s.goroutines}_${s.stacks}`);
+  if (!existsSync(join(dir, 'meta.json'))) {
+    say(`generating ${s.goroutines} goroutines / ${s.stacks} stacks / ${s.heapSites} heap sites (cached in ${dir})`);
+    execFileSync(join(bin, 'gen'), ['-goroutines', String(s.goroutines), '-stacks', String(s.stacks), '-heap-sites', String(s.heapSites), '-out', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  return dir;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function warm(kind, file, iterations) {
+  const run = pipeline(kind, file);
+  await run();
+  const times = [];
+  for (let i = 0; i < iterations; i++) {
+    const t = performance.now();
+    await run();
+    times.push(performance.now() - t);
+  }
+  return median(times);
+}
+
+function cold(kind, file) {
+  const r = spawnSync(process.execPath, [join(here, 'pipeline.mjs'), kind, file], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cold run failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+function peer(kind, file, iterations) {
+  const r = spawnSync(join(bin, 'peer'), ['-kind', kind, '-file', file, '-iterations', String(iterations)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`peer failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1));
+}
+
+const rows = [];
+for (const s of SIZES) {
+  const dir = dataset(s);
+  const iterations = s.goroutines >= 1_000_000 ? 5 : 15;
+  const cases = [
+    ['goroutine', 'goroutine.pb.gz', `goroutine ${s.goroutines / 1000}k/${s.stacks}`, 'google/pprof profile.Parse'],
+    ['heap', 'heap.pb.gz', `heap ${s.heapSites} sites`, 'google/pprof profile.Parse'],
+    ['debug2', 'goroutine.debug2.txt', `debug=2 ${s.goroutines / 1000}k/${s.stacks}`, 'panicparse/v2'],
+  ];
+  for (const [kind, f, name, peerName] of cases) {
+    const file = join(dir, f);
+    say(`timing ${name}`);
+    const oursWarm = await warm(kind, file, iterations);
+    const c = cold(kind, file);
+    const p = peer(kind, file, iterations);
+    rows.push({
+      case: name, ours_ms: round(oursWarm), cold_ms: round(c.ms), peer: peerName, peer_ms: round(p.median_ms),
+      ratio: round(oursWarm / p.median_ms, 2), rss_mib: round(c.rss_mib, 1), peer_rss_mib: round(p.maxrss_mib, 1),
+      file_mib: round(statSync(file).size / 2 ** 20, 2),
+    });
+  }
+}
+
+// One exporter, 200 targets × 10k goroutines, served by a real HTTP server on loopback.
+{
+  const small = dataset(SIZES[0]);
+  say('timing 200 targets × 10k goroutines');
+  const r = spawnSync(process.execPath, [join(here, 'scale.mjs'), join(small, 'goroutine.pb.gz'), '200'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`scale run failed: ${r.stderr}`);
+  const s = JSON.parse(r.stdout);
+  rows.push({ case: '200 targets × 10k goroutines (one /metrics)', ours_ms: round(s.ms), cold_ms: round(s.first_ms), peer: '-', peer_ms: null, ratio: null, rss_mib: round(s.rss_mib, 1), peer_rss_mib: null, file_mib: null });
+}
+
+function round(x, d = 1) {
+  return Math.round(x * 10 ** d) / 10 ** d;
+}
+
+if (json) {
+  process.stdout.write(`${JSON.stringify(rows)}\n`);
+} else {
+  const cols = ['case', 'ours_ms', 'cold_ms', 'peer', 'peer_ms', 'ratio', 'rss_mib', 'peer_rss_mib', 'file_mib'];
+  const cell = (v) => (v === null || v === undefined ? '-' : String(v));
+  const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const line = (vals) => `| ${vals.map((v, i) => v.padEnd(widths[i])).join(' | ')} |`;
+  console.log(line(cols));
+  console.log(line(widths.map((w) => '-'.repeat(w))));
+  for (const r of rows) console.log(line(cols.map((c) => cell(r[c]))));
+  console.log('\nours_ms: median warm run of our pipeline (gunzip → decode → validate → group → metrics text; debug=2 streamed);');
+  console.log('cold_ms: the same once in a fresh process; ratio = ours_ms / peer_ms; rss_mib: peak RSS of that fresh process.');
+}
