@@ -85,15 +85,21 @@ export function groupGoroutines(idx: ProfileIndex): GoroutineSummary {
     else byLocations.set(key, { ids, count });
   }
 
-  // Pass 2: names once per distinct location sequence.
+  // Pass 2: names once per distinct location sequence; frame objects once
+  // per location (stacks share most of their locations).
+  const locationFrames = new Map<number, Frame[]>();
+  const framesOf = (id: number): Frame[] => {
+    let frames = locationFrames.get(id);
+    if (!frames) {
+      frames = idx.locations.get(id)!.frames.map((f) => ({ function: f.fn.name, file: f.fn.file, line: f.line }));
+      locationFrames.set(id, frames);
+    }
+    return frames;
+  };
   const bySignature = new Map<string, Acc>();
   for (const { ids, count } of byLocations.values()) {
     const all: Frame[] = [];
-    for (const id of ids) {
-      for (const f of idx.locations.get(id)!.frames) {
-        all.push({ function: f.fn.name, file: f.fn.file, line: f.line });
-      }
-    }
+    for (const id of ids) for (const f of framesOf(id)) all.push(f);
     const allNames = all.map((f) => f.function);
     const visible = visibleNames(all);
     const id = signatureId(visible.map((f) => f.function));
