@@ -12,10 +12,8 @@ import { expectCountProfile } from './profile/validate.js';
 import { groupGoroutines, type GoroutineSummary } from './goroutine/signature.js';
 import { debug2Summarizer, type WaitInfo } from './goroutine/text.js';
 import { parseDebug2 } from './text/debug2.js';
-import { profile, runSource, type SourceResult } from './scrape.js';
+import { PATHS, profile, runSource, type SourceResult } from './scrape.js';
 
-export const DEBUG2_PATH = '/debug/pprof/goroutine?debug=2';
-export const GOROUTINELEAK_PATH = '/debug/pprof/goroutineleak?debug=0';
 /** Go cuts the debug=2 dump at 64 MiB; leave room for that, whatever max_profile_bytes says. */
 const DEBUG2_MAX_BYTES = 65 * 2 ** 20;
 const BACKGROUND_TIMEOUT_MS = 60_000;
@@ -138,7 +136,7 @@ export class BackgroundSampler {
     try {
       const result = await runSource('goroutine_debug2', t, this.ctx(), async (f): Promise<Debug2Snapshot> => {
         const acc = debug2Summarizer();
-        const r = await parseDebug2(f.stream(DEBUG2_PATH, DEBUG2_MAX_BYTES), (g) => acc.add(g));
+        const r = await parseDebug2(f.stream(PATHS.goroutineDebug2, DEBUG2_MAX_BYTES, 'text/plain'), (g) => acc.add(g));
         const { summary, wait } = acc.result();
         return { atMs: Date.now(), summary, wait, truncated: r.truncated, goroutines: r.goroutines };
       });
@@ -154,7 +152,7 @@ export class BackgroundSampler {
     s.leak.inFlight = true;
     try {
       const result = await runSource('goroutineleak', t, this.ctx(), async (f): Promise<LeakSnapshot> => {
-        const idx = await profile(f, GOROUTINELEAK_PATH, t);
+        const idx = await profile(f, PATHS.goroutineleak, t);
         expectCountProfile(idx, 'goroutineleak');
         return { atMs: Date.now(), summary: groupGoroutines(idx) };
       });

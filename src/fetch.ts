@@ -86,9 +86,3 @@ export async function* fetchStream(url: string, opts: FetchOptions): AsyncGenera
     res.body.destroy();
   }
 }
-
-export async function fetchBody(url: string, opts: FetchOptions): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of fetchStream(url, opts)) chunks.push(chunk);
-  return Buffer.concat(chunks);
-}

@@ -6,7 +6,7 @@ import type { Source, TargetConfig } from './config.js';
 import { ScrapeError } from './errors.js';
 import { decodeProfile, decompress } from './profile/decode.js';
 import { expectCountProfile, validateProfile, type ProfileIndex } from './profile/validate.js';
-import { fetchBody, fetchStream } from './fetch.js';
+import { fetchStream } from './fetch.js';
 import { groupGoroutines, type GoroutineSummary } from './goroutine/signature.js';
 import { groupHeap, type HeapSummary } from './heap/sites.js';
 import { memstatsFromExpvar, parseMemStatsTrailer, type MemStats } from './memstats.js';
@@ -50,14 +50,17 @@ export const PATHS = {
   goroutine: '/debug/pprof/goroutine?debug=0',
   heap: '/debug/pprof/heap',
   goroutineDebug1: '/debug/pprof/goroutine?debug=1',
+  goroutineDebug2: '/debug/pprof/goroutine?debug=2',
+  goroutineleak: '/debug/pprof/goroutineleak?debug=0',
   heapDebug1: '/debug/pprof/heap?debug=1',
   expvar: '/debug/vars',
 } as const;
 
 export interface Fetcher {
+  /** The whole body, capped at max_profile_bytes. */
   get(path: string, accept?: string): Promise<Buffer>;
   /** The body as it arrives, capped at maxBytes; counted in bytes as it streams. */
-  stream(path: string, maxBytes: number): AsyncGenerator<Buffer>;
+  stream(path: string, maxBytes: number, accept?: string): AsyncGenerator<Buffer>;
   bytes: number;
 }
 
@@ -73,21 +76,19 @@ export async function runSource<T>(
     () => controller.abort(new Error(`timed out after ${(ms / 1000).toFixed(3)}s (scrape deadline)`)), ms);
   const fetcher: Fetcher = {
     bytes: 0,
-    async get(path, accept) {
-      const body = await fetchBody(`${target.url}${path}`, {
-        signal: controller.signal, maxBytes: target.maxProfileBytes, dispatcher: ctx.dispatcher,
-        userAgent: `pprof-exporter/${VERSION}`, ...(accept !== undefined && { accept }),
-      });
-      this.bytes += body.length;
-      return body;
-    },
-    async *stream(path, maxBytes) {
+    async *stream(path, maxBytes, accept) {
       for await (const chunk of fetchStream(`${target.url}${path}`, {
-        signal: controller.signal, maxBytes, dispatcher: ctx.dispatcher, userAgent: `pprof-exporter/${VERSION}`, accept: 'text/plain',
+        signal: controller.signal, maxBytes, dispatcher: ctx.dispatcher, userAgent: `pprof-exporter/${VERSION}`,
+        ...(accept !== undefined && { accept }),
       })) {
         this.bytes += chunk.length;
         yield chunk;
       }
+    },
+    async get(path, accept) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of this.stream(path, target.maxProfileBytes, accept)) chunks.push(chunk);
+      return Buffer.concat(chunks);
     },
   };
   try {
@@ -142,7 +143,7 @@ export const scrapeGoroutine = (target: TargetConfig, ctx: ScrapeContext) =>
       if (!(err instanceof ScrapeError) || (err.stage !== 'decompressing' && err.stage !== 'decoding')) throw err;
       const acc = debug1Summarizer();
       try {
-        await parseDebug1(f.stream(PATHS.goroutineDebug1, target.maxProfileBytes), (r) => acc.add(r));
+        await parseDebug1(f.stream(PATHS.goroutineDebug1, target.maxProfileBytes, 'text/plain'), (r) => acc.add(r));
       } catch (textErr) {
         // The proto's error is the one worth reporting; say the fallback failed too.
         err.message += `; ?debug=1 fallback failed too: ${(textErr as Error).message}`;
