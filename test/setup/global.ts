@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { cacheDir, tool } from './paths.mjs';
+import { tool } from './paths.mjs';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -16,7 +16,8 @@ declare module 'vitest' {
 }
 
 export default function setup(project: TestProject): void {
-  const out = join(cacheDir(), 'bin');
+  // Per checkout: two clones testing at once must not overwrite each other's binaries.
+  const out = join(project.config.root, '.cache', 'bin');
   mkdirSync(out, { recursive: true });
   const leakyBin = join(out, 'leaky');
   // Go 1.26 has the goroutineleak profile behind an experiment (default from 1.27).
