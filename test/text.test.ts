@@ -367,7 +367,13 @@ describe('live leaky program', () => {
   it.runIf(goMinor() >= 26)('reads labels from a Go 1.26 GODEBUG=tracebacklabels=1 dump', async () => {
     const leaky = await startLeaky(['-pool=2', '-blockforever=1', '-labels'], { GODEBUG: 'tracebacklabels=1' });
     try {
-      const { gs, res } = await parse2(new Uint8Array(await (await fetch(`${leaky.url}/debug/pprof/goroutine?debug=2`)).arrayBuffer()));
+      // The shapes start right after the program prints its address: on a busy machine, ask again until they are all up.
+      const dump = async () => parse2(new Uint8Array(await (await fetch(`${leaky.url}/debug/pprof/goroutine?debug=2`)).arrayBuffer()));
+      let { gs, res } = await dump();
+      for (let i = 0; i < 50 && gs.filter((g) => /^main\.(poolWorker|blockForever)$/.test(g.frames[0]?.function ?? '')).length < 3; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        ({ gs, res } = await dump());
+      }
       expect(res.truncated).toBe(false);
       const pool = gs.filter((g) => g.frames[0]?.function === 'main.poolWorker');
       expect(pool.map((g) => [g.waitReason, g.labels])).toEqual([['chan receive', { shape: 'pool' }], ['chan receive', { shape: 'pool' }]]);
