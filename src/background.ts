@@ -5,7 +5,7 @@
 //   known goroutine count is under debug2_max_goroutines;
 // - goroutineleak: each fetch runs a full GC in the target; a target without
 //   the profile (404) is asked again only every hour.
-import type { Dispatcher } from 'undici';
+import type { HttpClient } from './client.js';
 import type { TargetConfig } from './config.js';
 import type { Logger } from './log.js';
 import { expectCountProfile } from './profile/validate.js';
@@ -38,7 +38,7 @@ export interface TargetBackground {
 }
 
 export interface BackgroundDeps {
-  dispatcher: Dispatcher;
+  clientFor: (target: TargetConfig) => HttpClient;
   logger: Logger;
   targets: () => readonly TargetConfig[];
   /** Called with each finished background attempt, to count and log failures like scrapes do. */
@@ -127,14 +127,14 @@ export class BackgroundSampler {
     return p.finally(() => this.running.delete(p));
   }
 
-  private ctx() {
-    return { dispatcher: this.deps.dispatcher, deadlineMs: performance.now() + BACKGROUND_TIMEOUT_MS };
+  private ctx(t: TargetConfig) {
+    return { client: this.deps.clientFor(t), deadlineMs: performance.now() + BACKGROUND_TIMEOUT_MS };
   }
 
   private async debug2(t: TargetConfig, s: TargetBackground): Promise<void> {
     s.debug2.inFlight = true;
     try {
-      const result = await runSource('goroutine_debug2', t, this.ctx(), async (f): Promise<Debug2Snapshot> => {
+      const result = await runSource('goroutine_debug2', t, this.ctx(t), async (f): Promise<Debug2Snapshot> => {
         const acc = debug2Summarizer();
         const r = await parseDebug2(f.stream(PATHS.goroutineDebug2, DEBUG2_MAX_BYTES, 'text/plain'), (g) => acc.add(g));
         const { summary, wait } = acc.result();
@@ -151,7 +151,7 @@ export class BackgroundSampler {
   private async leak(t: TargetConfig, s: TargetBackground): Promise<void> {
     s.leak.inFlight = true;
     try {
-      const result = await runSource('goroutineleak', t, this.ctx(), async (f): Promise<LeakSnapshot> => {
+      const result = await runSource('goroutineleak', t, this.ctx(t), async (f): Promise<LeakSnapshot> => {
         const idx = await profile(f, PATHS.goroutineleak, t);
         expectCountProfile(idx, 'goroutineleak');
         return { atMs: Date.now(), summary: groupGoroutines(idx) };

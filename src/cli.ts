@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { loadConfig } from './config.js';
 import { Exporter } from './exporter.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from './log.js';
-import { createApp, TELEMETRY_PATH } from './server.js';
+import { createApp, createServer, TELEMETRY_PATH } from './server.js';
+import { loadWebConfig, type WebConfig } from './webconfig.js';
 import { VERSION } from './version.js';
 
 // Past the 9100-9999 exporter range, which is fully allocated.
@@ -14,6 +15,7 @@ export const DEFAULT_PORT = 10066;
 const FLAGS = {
   'web.listen-address': { type: 'string', default: `:${DEFAULT_PORT}` },
   'web.telemetry-path': { type: 'string', default: TELEMETRY_PATH },
+  'web.config.file': { type: 'string', default: '' },
   'config.file': { type: 'string', default: 'pprof-exporter.yml' },
   'config.check': { type: 'boolean', default: false },
   'log.level': { type: 'string', default: 'info' },
@@ -34,6 +36,9 @@ Flags:
                              interfaces, port 0 for any free port.
       --web.telemetry-path="${TELEMETRY_PATH}"
                              Path under which to expose metrics.
+      --web.config.file=""   Web config (exporter-toolkit format) for TLS
+                             and basic auth on every endpoint; re-read on
+                             SIGHUP and POST /-/reload.
       --config.file="pprof-exporter.yml"
                              Configuration file (YAML) listing the targets.
       --config.check         Validate the configuration file, print the
@@ -41,7 +46,8 @@ Flags:
       --log.level=info       Only log messages at or above this level:
                              ${LOG_LEVELS.join(', ')}.
 
-Endpoints: <telemetry-path> (scrapes every target now), / (landing page),
+Endpoints: <telemetry-path> (scrapes every target now), /probe?target=&module=
+(one target, for Prometheus' multi-target relabelling), / (landing page),
 /-/healthy, /-/ready, POST /-/reload (or SIGHUP) to re-read the config.
 `;
 
@@ -108,8 +114,38 @@ async function main(argv: string[]): Promise<void> {
     process.exit(1);
   }
 
-  const app = createApp(exporter, telemetryPath);
-  const server = listen.host === undefined ? app.listen(listen.port) : app.listen(listen.port, listen.host);
+  const webFile = values['web.config.file'];
+  let web: WebConfig | undefined;
+  if (webFile) {
+    try {
+      web = await loadWebConfig(webFile);
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, 'cannot load web config');
+      process.exit(1);
+    }
+  }
+  const server = createServer(createApp(exporter, { telemetryPath, web: () => web, reload: reloadAll }), web);
+
+  // Both files; a bad one keeps what runs (TLS cannot be switched on or off without a restart).
+  async function reloadAll(): Promise<{ changed: boolean }> {
+    if (webFile) {
+      let next: WebConfig;
+      try {
+        next = await loadWebConfig(webFile);
+        if (!next.tls !== !web?.tls) throw new Error(`${webFile}: enabling or disabling tls_server_config needs a restart`);
+      } catch (err) {
+        logger.error({ err: (err as Error).message }, 'web config reload failed, keeping the running one');
+        throw err;
+      }
+      if (next.tls && 'setSecureContext' in server) (server as import('node:https').Server).setSecureContext(next.tls);
+      web = next;
+      logger.info({ file: webFile, tls: Boolean(next.tls), basic_auth_users: next.auth ? 'set' : 'none' }, 'web config reloaded');
+    }
+    return exporter.reload();
+  }
+
+  if (listen.host === undefined) server.listen(listen.port);
+  else server.listen(listen.port, listen.host);
   server.on('error', (err) => {
     logger.error({ err: err.message, address: values['web.listen-address'] }, 'cannot listen');
     process.exit(1);
@@ -117,11 +153,11 @@ async function main(argv: string[]): Promise<void> {
   server.on('listening', () => {
     const a = server.address() as AddressInfo;
     const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-    logger.info({ address: `${host}:${a.port}`, version: VERSION, config: configFile, targets: exporter.config.targets.length }, 'listening');
+    logger.info({ address: `${host}:${a.port}`, version: VERSION, config: configFile, targets: exporter.config.targets.length, tls: Boolean(web?.tls), basic_auth: Boolean(web?.auth) }, 'listening');
   });
 
   process.on('SIGHUP', () => {
-    exporter.reload().catch(() => { /* logged by reload */ });
+    reloadAll().catch(() => { /* logged by reload */ });
   });
   const stop = (signal: string) => {
     logger.info({ signal }, 'shutting down');

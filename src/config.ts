@@ -3,29 +3,14 @@ import { type Document, isMap, isNode, isScalar, LineCounter, parseDocument, vis
 import * as z from 'zod';
 import { formatByteSize, parseByteSize } from './bytesize.js';
 import { formatDuration, parseDuration } from './duration.js';
+import { DEFAULT_ALLOWED_TARGETS, parseAllowEntry } from './allowlist.js';
 
 /** What can be scraped from a target. */
 export const SOURCES = ['goroutine', 'heap', 'expvar', 'goroutine_debug2', 'goroutineleak'] as const;
 export type Source = (typeof SOURCES)[number];
 
-export interface TargetConfig {
-  name: string;
-  url: string; // normalized: no trailing slash
-  timeoutSeconds?: number; // only if set
-  topSignatures: number; // resolved (target override or global)
-  maxProfileBytes: number;
-  maxDecompressedBytes: number;
-  sources: Source[];
-  topHeapFunctions: number;
-  maxExpvarMetrics: number;
-  debug2IntervalSeconds: number;
-  debug2MaxGoroutines: number;
-  goroutineleakIntervalSeconds: number;
-}
-
-export interface GlobalConfig {
-  scrapeTimeoutSeconds: number;
-  timeoutOffsetSeconds: number;
+/** What every level (global, module, target) can set; lower levels inherit the rest. */
+export interface Limits {
   topSignatures: number;
   maxProfileBytes: number;
   maxDecompressedBytes: number;
@@ -37,10 +22,49 @@ export interface GlobalConfig {
   goroutineleakIntervalSeconds: number;
 }
 
+/** Prometheus' http_config, the parts a pprof endpoint needs. Secrets stay in files, read per request. */
+export interface HttpConfig {
+  basicAuth?: { username: string; passwordFile?: string };
+  authorization?: { type: string; credentialsFile: string };
+  tls?: { caFile?: string; certFile?: string; keyFile?: string; serverName?: string; insecureSkipVerify: boolean };
+  proxyUrl?: string;
+  followRedirects: boolean;
+}
+
+export interface TargetConfig extends Limits {
+  name: string;
+  url: string; // normalized: no trailing slash
+  timeoutSeconds?: number; // only if set
+  http: HttpConfig;
+  /** A /probe target: connections go through the allowlist guard. */
+  probe?: true;
+}
+
+export interface GlobalConfig extends Limits {
+  scrapeTimeoutSeconds: number;
+  timeoutOffsetSeconds: number;
+}
+
+/** A /probe module: which sources, limits and http_config a probed target gets. */
+export interface ModuleConfig extends Limits {
+  name: string;
+  timeoutSeconds?: number;
+  pathPrefix: string; // "" or "/x/y", no trailing slash
+  http: HttpConfig;
+}
+
 export interface Config {
   global: GlobalConfig;
   targets: TargetConfig[];
+  modules: Record<string, ModuleConfig>;
+  /** allowed_targets as written; the default (loopback and private ranges) when unset. */
+  allowedTargets: string[];
+  maxConcurrentProbes: number;
 }
+
+export const DEFAULT_MODULE = 'default';
+
+export const DEFAULT_MAX_CONCURRENT_PROBES = 16;
 
 export const DEFAULT_GLOBAL: Readonly<GlobalConfig> = Object.freeze({
   scrapeTimeoutSeconds: 10,
@@ -173,6 +197,47 @@ const limits = {
   max_decompressed_bytes: byteSize.optional(),
 };
 
+const nonEmpty = (what: string) => leaf(z.string({ error: expected(what) }), (v) => {
+  if (v === '') throw new Error(`must not be empty`);
+  return v;
+});
+
+const proxyUrl = leaf(z.string({ error: expected('a string') }), (v) => {
+  const u = normalizeUrl(v);
+  if (new URL(u).pathname !== '/') throw new Error(`invalid proxy_url ${JSON.stringify(v)}: must not have a path`);
+  return u;
+});
+
+const httpConfig = strict({
+  basic_auth: strict({ username: nonEmpty('a string'), password_file: nonEmpty('a file path').optional() }).optional(),
+  authorization: strict({ type: nonEmpty('a string').optional(), credentials_file: nonEmpty('a file path') }).optional(),
+  tls_config: strict({
+    ca_file: nonEmpty('a file path').optional(),
+    cert_file: nonEmpty('a file path').optional(),
+    key_file: nonEmpty('a file path').optional(),
+    server_name: nonEmpty('a string').optional(),
+    insecure_skip_verify: z.boolean({ error: expected('true or false') }).optional(),
+  }).optional(),
+  proxy_url: proxyUrl.optional(),
+  follow_redirects: z.boolean({ error: expected('true or false') }).optional(),
+});
+
+const pathPrefix = leaf(z.string({ error: expected('a string') }), (v) => {
+  if (v === '' || v === '/') return '';
+  if (!v.startsWith('/')) throw new Error(`must start with "/", got ${JSON.stringify(v)}`);
+  if (/[?#%\\\s]/.test(v) || v.split('/').some((seg) => seg === '..' || seg === '.')) {
+    throw new Error(`must be a plain path without query, fragment, escapes or dot segments, got ${JSON.stringify(v)}`);
+  }
+  return v.replace(/\/+$/, '');
+});
+
+const moduleName = z.string().regex(NAME_RE);
+
+const allowedEntry = leaf(z.string({ error: expected('a CIDR or host pattern') }), (v) => {
+  parseAllowEntry(v);
+  return v;
+});
+
 const schema = strict({
   // null (`global:` with everything below commented out) means "use defaults".
   global: strict({
@@ -180,11 +245,23 @@ const schema = strict({
     timeout_offset: duration(false).optional(),
     ...limits,
   }).nullish(),
-  targets: z.array(strict({ name, url, timeout: duration(true).optional(), ...limits }), { error: expected('a list') }).nullish(),
+  targets: z.array(strict({ name, url, timeout: duration(true).optional(), http_config: httpConfig.optional(), ...limits }), { error: expected('a list') }).nullish(),
+  modules: z.record(moduleName, strict({
+    timeout: duration(true).optional(),
+    path_prefix: pathPrefix.optional(),
+    http_config: httpConfig.optional(),
+    ...limits,
+  }).nullish(), {
+    error: (iss) => (iss.code === 'invalid_key'
+      ? `invalid module name ${JSON.stringify(iss.input)}: use 1-64 characters of [A-Za-z0-9_.-]`
+      : expected('a mapping of module names')(iss)),
+  }).nullish(),
+  allowed_targets: z.array(allowedEntry, { error: expected('a list') }).min(1, { error: 'must list at least one CIDR or host pattern (leave it out for the default)' }).nullish(),
+  max_concurrent_probes: count(1, 10000).optional(),
 });
 
 type RawConfig = z.output<typeof schema>;
-type Limits = { max_profile_bytes?: number | undefined; max_decompressed_bytes?: number | undefined };
+type SizeLimits = { max_profile_bytes?: number | undefined; max_decompressed_bytes?: number | undefined };
 
 // ---- locating problems in the file ----
 
@@ -220,40 +297,80 @@ const formatPath = (path: Path) =>
 
 // ---- resolution and cross-field checks ----
 
+type RawLimits = { [K in keyof typeof limits]?: z.output<(typeof limits)[K]> };
+type RawHttp = z.output<typeof httpConfig>;
+
+function limitsOf(raw: RawLimits, base: Limits): Limits {
+  return {
+    topSignatures: raw.top_signatures ?? base.topSignatures,
+    maxProfileBytes: raw.max_profile_bytes ?? base.maxProfileBytes,
+    maxDecompressedBytes: raw.max_decompressed_bytes ?? base.maxDecompressedBytes,
+    sources: raw.sources ?? [...base.sources],
+    topHeapFunctions: raw.top_heap_functions ?? base.topHeapFunctions,
+    maxExpvarMetrics: raw.max_expvar_metrics ?? base.maxExpvarMetrics,
+    debug2IntervalSeconds: raw.debug2_interval ?? base.debug2IntervalSeconds,
+    debug2MaxGoroutines: raw.debug2_max_goroutines ?? base.debug2MaxGoroutines,
+    goroutineleakIntervalSeconds: raw.goroutineleak_interval ?? base.goroutineleakIntervalSeconds,
+  };
+}
+
+function httpOf(raw: RawHttp | undefined): HttpConfig {
+  const h: HttpConfig = { followRedirects: raw?.follow_redirects ?? false };
+  if (raw?.basic_auth) {
+    h.basicAuth = { username: raw.basic_auth.username, ...(raw.basic_auth.password_file !== undefined && { passwordFile: raw.basic_auth.password_file }) };
+  }
+  if (raw?.authorization) h.authorization = { type: raw.authorization.type ?? 'Bearer', credentialsFile: raw.authorization.credentials_file };
+  const t = raw?.tls_config;
+  if (t) {
+    h.tls = {
+      insecureSkipVerify: t.insecure_skip_verify ?? false,
+      ...(t.ca_file !== undefined && { caFile: t.ca_file }),
+      ...(t.cert_file !== undefined && { certFile: t.cert_file }),
+      ...(t.key_file !== undefined && { keyFile: t.key_file }),
+      ...(t.server_name !== undefined && { serverName: t.server_name }),
+    };
+  }
+  if (raw?.proxy_url !== undefined) h.proxyUrl = raw.proxy_url;
+  return h;
+}
+
 function resolve(raw: RawConfig): Config {
   const g = raw.global ?? {};
   const global: GlobalConfig = {
     scrapeTimeoutSeconds: g.scrape_timeout ?? DEFAULT_GLOBAL.scrapeTimeoutSeconds,
     timeoutOffsetSeconds: g.timeout_offset ?? DEFAULT_GLOBAL.timeoutOffsetSeconds,
-    topSignatures: g.top_signatures ?? DEFAULT_GLOBAL.topSignatures,
-    maxProfileBytes: g.max_profile_bytes ?? DEFAULT_GLOBAL.maxProfileBytes,
-    maxDecompressedBytes: g.max_decompressed_bytes ?? DEFAULT_GLOBAL.maxDecompressedBytes,
-    sources: g.sources ?? [...DEFAULT_GLOBAL.sources],
-    topHeapFunctions: g.top_heap_functions ?? DEFAULT_GLOBAL.topHeapFunctions,
-    maxExpvarMetrics: g.max_expvar_metrics ?? DEFAULT_GLOBAL.maxExpvarMetrics,
-    debug2IntervalSeconds: g.debug2_interval ?? DEFAULT_GLOBAL.debug2IntervalSeconds,
-    debug2MaxGoroutines: g.debug2_max_goroutines ?? DEFAULT_GLOBAL.debug2MaxGoroutines,
-    goroutineleakIntervalSeconds: g.goroutineleak_interval ?? DEFAULT_GLOBAL.goroutineleakIntervalSeconds,
+    ...limitsOf(g, DEFAULT_GLOBAL),
   };
   const targets = (raw.targets ?? []).map((t): TargetConfig => ({
     name: t.name,
     url: t.url,
     ...(t.timeout !== undefined && { timeoutSeconds: t.timeout }),
-    topSignatures: t.top_signatures ?? global.topSignatures,
-    maxProfileBytes: t.max_profile_bytes ?? global.maxProfileBytes,
-    maxDecompressedBytes: t.max_decompressed_bytes ?? global.maxDecompressedBytes,
-    sources: t.sources ?? [...global.sources],
-    topHeapFunctions: t.top_heap_functions ?? global.topHeapFunctions,
-    maxExpvarMetrics: t.max_expvar_metrics ?? global.maxExpvarMetrics,
-    debug2IntervalSeconds: t.debug2_interval ?? global.debug2IntervalSeconds,
-    debug2MaxGoroutines: t.debug2_max_goroutines ?? global.debug2MaxGoroutines,
-    goroutineleakIntervalSeconds: t.goroutineleak_interval ?? global.goroutineleakIntervalSeconds,
+    ...limitsOf(t, global),
+    http: httpOf(t.http_config),
   }));
-  return { global, targets };
+  const modules: Record<string, ModuleConfig> = {};
+  type RawModule = NonNullable<RawConfig['modules']>[string];
+  const rawModules: Record<string, RawModule> = { [DEFAULT_MODULE]: null, ...raw.modules };
+  for (const [name, m] of Object.entries(rawModules)) {
+    modules[name] = {
+      name,
+      ...(m?.timeout !== undefined && { timeoutSeconds: m.timeout }),
+      pathPrefix: m?.path_prefix ?? '',
+      ...limitsOf(m ?? {}, global),
+      http: httpOf(m?.http_config),
+    };
+  }
+  return {
+    global,
+    targets,
+    modules,
+    allowedTargets: raw.allowed_targets ?? [...DEFAULT_ALLOWED_TARGETS],
+    maxConcurrentProbes: raw.max_concurrent_probes ?? DEFAULT_MAX_CONCURRENT_PROBES,
+  };
 }
 
 // Blame whichever of the two limits is set at this level; if neither is, the pair was inherited.
-function checkSizes(path: Path, set: Limits, resolved: GlobalConfig | TargetConfig): Omit<Problem, 'offset'> | undefined {
+function checkSizes(path: Path, set: SizeLimits, resolved: Limits): Omit<Problem, 'offset'> | undefined {
   const { maxProfileBytes: wire, maxDecompressedBytes: inflated } = resolved;
   if (inflated >= wire) return undefined;
   if (set.max_decompressed_bytes !== undefined) {
@@ -269,6 +386,19 @@ function checkSizes(path: Path, set: Limits, resolved: GlobalConfig | TargetConf
     };
   }
   return undefined;
+}
+
+function checkHttp(path: Path, h: RawHttp | undefined): Omit<Problem, 'offset'>[] {
+  const found: Omit<Problem, 'offset'>[] = [];
+  if (h?.basic_auth && h.authorization) {
+    found.push({ path: [...path, 'authorization'], message: 'at most one of basic_auth and authorization may be set' });
+  }
+  const t = h?.tls_config;
+  if (t && (t.cert_file === undefined) !== (t.key_file === undefined)) {
+    const missing = t.cert_file === undefined ? 'cert_file' : 'key_file';
+    found.push({ path: [...path, 'tls_config'], message: `${missing} is required when ${missing === 'cert_file' ? 'key_file' : 'cert_file'} is set` });
+  }
+  return found;
 }
 
 function crossChecks(raw: RawConfig, cfg: Config, loc: Locator): Problem[] {
@@ -301,7 +431,13 @@ function crossChecks(raw: RawConfig, cfg: Config, loc: Locator): Problem[] {
     }
     const sizes = checkSizes(['targets', i], raw.targets?.[i] ?? {}, t);
     if (sizes) found.push(sizes);
+    found.push(...checkHttp(['targets', i, 'http_config'], raw.targets?.[i]?.http_config));
   });
+  for (const [name, m] of Object.entries(raw.modules ?? {})) {
+    const sizes = checkSizes(['modules', name], m ?? {}, cfg.modules[name]!);
+    if (sizes) found.push(sizes);
+    found.push(...checkHttp(['modules', name, 'http_config'], m?.http_config));
+  }
   return found.map((p) => ({ ...p, offset: loc.value(p.path) }));
 }
 
@@ -359,6 +495,7 @@ export function parseConfig(text: string, fileName: string): Config {
     throw reject(
       result.error.issues.flatMap((iss): Problem[] => {
         const path = iss.path as Path;
+        if (iss.code === 'invalid_key') return [{ path, message: iss.message, offset: loc.key(path) }];
         if (iss.code === 'unrecognized_keys') {
           return iss.keys.map((k) => ({ path: [...path, k], message: iss.message, offset: loc.key([...path, k]) }));
         }

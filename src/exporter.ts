@@ -1,20 +1,27 @@
 // The exporter's state: the current config, the HTTP client, the error
 // counters, and how a scrape of /metrics turns into one pass over all targets.
 import { createHash } from 'node:crypto';
-import type { Dispatcher } from 'undici';
 import { Registry } from 'prom-client';
-import { loadConfig, type Config } from './config.js';
-import { createDispatcher } from './fetch.js';
-import { scrapeTarget, sourceResults, type SourceResult, type TargetResult } from './scrape.js';
+import { loadConfig, type Config, type TargetConfig } from './config.js';
+import { scrapeTarget, sourceResults, type ScrapeContext, type SourceResult, type TargetResult } from './scrape.js';
 import { BackgroundSampler } from './background.js';
-import { ErrorCounts, createProcessRegistry, renderTargets } from './metrics.js';
+import { ErrorCounts, ProbeCounts, createProcessRegistry, renderTargets } from './metrics.js';
+import { Allowlist, systemResolver, type Resolver } from './allowlist.js';
+import { ClientCache } from './client.js';
+import { moduleLabel, probe, type ProbeAnswer } from './probe.js';
 import type { Logger } from './log.js';
 
 export interface ExporterOptions {
   config: Config;
   configFile?: string;
   logger: Logger;
+  /** How /probe resolves host names; tests inject one so no lookup leaves the machine. */
+  resolver?: Resolver;
 }
+
+// Probed targets whose background sources are sampled: bounded, forgotten when no longer probed.
+const MAX_PROBED_TARGETS = 1000;
+const PROBED_TTL_MS = 15 * 60_000;
 
 /** Seconds to spend on one scrape, from Prometheus' header when it sent one. */
 export function scrapeTimeoutSeconds(header: string | undefined, config: Config): number {
@@ -30,24 +37,39 @@ export class Exporter {
   readonly logger: Logger;
   private readonly configFile: string | undefined;
   private configHash: string | undefined;
-  private readonly dispatcher: Dispatcher = createDispatcher();
+  private allowlist: Allowlist;
+  private readonly resolver: Resolver;
+  private readonly clients = new ClientCache(() => ({ allowlist: this.allowlist, resolver: this.resolver }));
   private readonly errors = new ErrorCounts();
+  private readonly probes = new ProbeCounts();
   private readonly process = createProcessRegistry();
+  private readonly probed = new Map<string, { target: TargetConfig; seenMs: number }>();
+  private probesInFlight = 0;
   readonly background: BackgroundSampler;
 
   constructor(opts: ExporterOptions) {
     this.config = opts.config;
     this.configFile = opts.configFile;
     this.logger = opts.logger;
+    this.resolver = opts.resolver ?? systemResolver;
+    this.allowlist = new Allowlist(opts.config.allowedTargets);
     this.configHash = hashOf(opts.config);
     this.process.reloaded(true);
     this.background = new BackgroundSampler({
-      dispatcher: this.dispatcher,
+      clientFor: (t) => this.clientFor(t),
       logger: this.logger,
-      targets: () => this.config.targets,
-      onResult: (t, r) => this.noteFailure(t.name, r),
+      targets: () => [...this.config.targets, ...this.probedTargets()],
+      onResult: (t, r) => this.noteFailure(t, r),
     });
     this.background.start();
+  }
+
+  private clientFor(t: TargetConfig) {
+    return this.clients.get(t.http, t.probe === true);
+  }
+
+  private context(t: TargetConfig, deadlineMs: number): ScrapeContext {
+    return { client: this.clientFor(t), deadlineMs };
   }
 
   static async fromFile(configFile: string, logger: Logger): Promise<Exporter> {
@@ -64,6 +86,12 @@ export class Exporter {
       if (hash === this.configHash) return { changed: false };
       this.config = config;
       this.configHash = hash;
+      this.allowlist = new Allowlist(config.allowedTargets);
+      this.probed.clear();
+      this.clients.retain([
+        ...config.targets.map((t) => ({ http: t.http, guarded: false })),
+        ...Object.values(config.modules).map((m) => ({ http: m.http, guarded: true })),
+      ]);
       this.errors.retainTargets(new Set(config.targets.map((t) => t.name)));
       this.logger.info({ file: this.configFile, targets: config.targets.length }, 'config reloaded');
       return { changed: true };
@@ -76,24 +104,70 @@ export class Exporter {
 
   async scrapeAll(timeoutSeconds: number): Promise<TargetResult[]> {
     const deadlineMs = performance.now() + timeoutSeconds * 1000;
-    const ctx = { dispatcher: this.dispatcher, deadlineMs };
-    const results = await Promise.all(this.config.targets.map((t) => scrapeTarget(t, ctx)));
-    for (const r of results) {
-      for (const s of sourceResults(r)) this.noteFailure(r.target.name, s);
-      const g = r.goroutine?.data;
-      if (g) this.background.noteGoroutines(r.target.name, g.total);
-      if (g?.fallbackReason) {
-        this.logger.warn({ target: r.target.name, source: 'goroutine', err: g.fallbackReason }, 'goroutine profile undecodable, used ?debug=1 text');
-      }
-    }
+    const results = await Promise.all(this.config.targets.map((t) => scrapeTarget(t, this.context(t, deadlineMs))));
+    for (const r of results) this.noteResult(r);
     return results;
   }
 
-  private noteFailure(target: string, s: SourceResult<unknown>): void {
+  private noteResult(r: TargetResult): void {
+    for (const s of sourceResults(r)) this.noteFailure(r.target, s);
+    const g = r.goroutine?.data;
+    if (g) this.background.noteGoroutines(r.target.name, g.total);
+    if (g?.fallbackReason) {
+      this.logger.warn({ target: r.target.name, source: 'goroutine', err: g.fallbackReason }, 'goroutine profile undecodable, used ?debug=1 text');
+    }
+  }
+
+  private noteFailure(target: TargetConfig, s: SourceResult<unknown>): void {
     const e = s.error;
     if (!e) return;
-    this.errors.add(target, s.source, e.stage);
-    this.logger.warn({ target, source: s.source, stage: e.stage, code: e.code, err: e.message }, 'scrape failed');
+    // Probed targets are unbounded: they are counted per module by probe result instead.
+    if (!target.probe) this.errors.add(target.name, s.source, e.stage);
+    this.logger.warn({ target: target.name, source: s.source, stage: e.stage, code: e.code, err: e.message }, 'scrape failed');
+  }
+
+  private probedTargets(): TargetConfig[] {
+    const now = performance.now();
+    for (const [k, p] of this.probed) if (now - p.seenMs > PROBED_TTL_MS) this.probed.delete(k);
+    return [...this.probed.values()].map((p) => p.target);
+  }
+
+  /** One /probe request; at most max_concurrent_probes at once, the rest are told to retry. */
+  async probe(query: Record<string, unknown>, timeoutHeader: string | undefined): Promise<ProbeAnswer> {
+    const config = this.config;
+    if (this.probesInFlight >= config.maxConcurrentProbes) {
+      const module = moduleLabel(query, config);
+      this.probes.add(module, 'rejected');
+      return {
+        status: 503, outcome: 'rejected', module, contentType: 'text/plain; charset=utf-8', headers: { 'retry-after': '1' },
+        body: `too many concurrent probes (max_concurrent_probes: ${config.maxConcurrentProbes}), retry later\n`,
+      };
+    }
+    this.probesInFlight++;
+    try {
+      const deadlineMs = performance.now() + scrapeTimeoutSeconds(timeoutHeader, config) * 1000;
+      const answer = await probe({
+        config, allowlist: this.allowlist, resolver: this.resolver, background: this.background,
+        context: (t) => this.context(t, deadlineMs),
+      }, query, deadlineMs);
+      this.probes.add(answer.module, answer.outcome);
+      if (answer.result) {
+        this.noteResult(answer.result);
+        this.trackProbed(answer.result.target);
+      } else if (answer.outcome === 'denied') {
+        this.logger.warn({ target: String(query.target).slice(0, 200), err: answer.body.trim() }, 'probe denied');
+      }
+      return answer;
+    } finally {
+      this.probesInFlight--;
+    }
+  }
+
+  private trackProbed(t: TargetConfig): void {
+    if (!t.sources.includes('goroutine_debug2') && !t.sources.includes('goroutineleak')) return;
+    const seen = this.probed.get(t.name);
+    if (seen) seen.seenMs = performance.now();
+    else if (this.probed.size < MAX_PROBED_TARGETS) this.probed.set(t.name, { target: t, seenMs: performance.now() });
   }
 
   /** One /metrics body: every target scraped now, plus the process' own metrics. */
@@ -102,13 +176,16 @@ export class Exporter {
     const perScrape = new Registry();
     renderTargets(perScrape, results, this.background);
     this.errors.render(perScrape);
+    this.probes.render(perScrape, {
+      inFlight: this.probesInFlight, max: this.config.maxConcurrentProbes, tracked: this.probed.size,
+    });
     const merged = Registry.merge([this.process.registry, perScrape]);
     return { contentType: merged.contentType, body: await merged.metrics() };
   }
 
   async close(): Promise<void> {
     await this.background.stop();
-    await this.dispatcher.close();
+    await this.clients.close();
   }
 }
 

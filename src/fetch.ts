@@ -1,12 +1,11 @@
 // Fetch one URL from a target with undici: one deadline, a size cap counted
-// on the wire, no redirects, and errors that say what the target did.
-import { Agent, request, type Dispatcher } from 'undici';
+// on the wire, redirects only when allowed, and errors that say what the target did.
+import { request, type Dispatcher } from 'undici';
+import { TargetDenied } from './allowlist.js';
 import { ScrapeError } from './errors.js';
 import { preview } from './profile/decode.js';
 
-export function createDispatcher(): Dispatcher {
-  return new Agent({ connect: { timeout: 10_000 }, keepAliveTimeout: 30_000, connections: 8 });
-}
+const MAX_REDIRECTS = 10;
 
 export interface FetchOptions {
   signal: AbortSignal;
@@ -14,6 +13,9 @@ export interface FetchOptions {
   dispatcher: Dispatcher;
   userAgent: string;
   accept?: string;
+  /** Credentials; sent to the target's own origin only, never after a redirect elsewhere. */
+  headers?: Record<string, string>;
+  followRedirects?: boolean;
 }
 
 function reasonOf(signal: AbortSignal, err: unknown): string {
@@ -26,47 +28,83 @@ function reasonOf(signal: AbortSignal, err: unknown): string {
   return e.cause?.message && !base.includes(e.cause.message) ? `${base}: ${e.cause.message}` : base;
 }
 
-function fetchError(message: string, code: 'PPROF_FETCH_FAILED' | 'PPROF_BODY_TOO_LARGE' = 'PPROF_FETCH_FAILED', cause?: unknown, httpStatus?: number) {
+type FetchCode = 'PPROF_FETCH_FAILED' | 'PPROF_BODY_TOO_LARGE' | 'PPROF_TARGET_DENIED';
+
+function fetchError(message: string, code: FetchCode = 'PPROF_FETCH_FAILED', cause?: unknown, httpStatus?: number) {
   return new ScrapeError('fetching', code, message, { cause, httpStatus });
 }
 
+/** Stop reading a body we don't want; the abort it causes is expected, not an error. */
+function discard(res: Dispatcher.ResponseData): void {
+  res.body.on('error', () => {});
+  res.body.destroy();
+}
+
+const isDenied = (err: unknown) => err instanceof TargetDenied && !err.unresolved;
+
 /** GET url; resolves once the headers of a 200 response are in, else throws what the target said. */
 async function open(url: string, opts: FetchOptions): Promise<Dispatcher.ResponseData> {
-  let res: Dispatcher.ResponseData;
-  try {
-    res = await request(url, {
-      method: 'GET',
-      signal: opts.signal,
-      dispatcher: opts.dispatcher,
-      headers: { 'user-agent': opts.userAgent, accept: opts.accept ?? 'application/octet-stream, */*;q=0.1' },
-    });
-  } catch (err) {
-    throw fetchError(`GET ${url}: ${reasonOf(opts.signal, err)}`, 'PPROF_FETCH_FAILED', err);
-  }
-  if (res.statusCode === 200) {
-    const declared = Number(res.headers['content-length']);
-    if (declared > opts.maxBytes) {
-      res.body.destroy();
-      throw fetchError(`GET ${url}: Content-Length ${declared} exceeds max_profile_bytes (${opts.maxBytes})`, 'PPROF_BODY_TOO_LARGE');
+  const origin = new URL(url).origin;
+  let current = url;
+  for (let hop = 0; ; hop++) {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(current, {
+        method: 'GET',
+        signal: opts.signal,
+        dispatcher: opts.dispatcher,
+        headers: {
+          'user-agent': opts.userAgent,
+          accept: opts.accept ?? 'application/octet-stream, */*;q=0.1',
+          ...(new URL(current).origin === origin && opts.headers),
+        },
+      });
+    } catch (err) {
+      throw fetchError(`GET ${current}: ${reasonOf(opts.signal, err)}`, isDenied(err) ? 'PPROF_TARGET_DENIED' : 'PPROF_FETCH_FAILED', err);
     }
-    return res;
-  }
-  // An error answer: read a preview's worth of its body for the message.
-  let body = Buffer.alloc(0);
-  try {
-    for await (const chunk of res.body) {
-      body = Buffer.concat([body, chunk as Buffer]);
-      if (body.length >= 4096) break;
+    const location = res.headers.location;
+    if (opts.followRedirects && res.statusCode >= 300 && res.statusCode < 400 && typeof location === 'string') {
+      discard(res);
+      if (hop >= MAX_REDIRECTS) throw fetchError(`GET ${url}: stopped after ${MAX_REDIRECTS} redirects`);
+      let next: URL;
+      try {
+        next = new URL(location, current);
+      } catch {
+        throw fetchError(`GET ${current}: HTTP ${res.statusCode}: redirect to an invalid URL ${JSON.stringify(location.slice(0, 200))}`);
+      }
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+        throw fetchError(`GET ${current}: HTTP ${res.statusCode}: redirect to a ${next.protocol} URL`);
+      }
+      next.username = '';
+      next.password = '';
+      current = next.href;
+      continue;
     }
-  } catch { /* the status says enough */ }
-  res.body.destroy();
-  const firstLine = body.toString('utf8').split('\n')[0]?.trim() ?? '';
-  const what = res.headers['x-go-pprof']
-    ? `pprof error: ${JSON.stringify(firstLine)}`
-    : res.statusCode >= 300 && res.statusCode < 400
-      ? `redirect to ${String(res.headers.location)} (redirects are not followed)`
-      : body.length > 0 ? `body ${preview(body)}` : 'empty body';
-  throw fetchError(`GET ${url}: HTTP ${res.statusCode}: ${what}`, 'PPROF_FETCH_FAILED', undefined, res.statusCode);
+    if (res.statusCode === 200) {
+      const declared = Number(res.headers['content-length']);
+      if (declared > opts.maxBytes) {
+        discard(res);
+        throw fetchError(`GET ${current}: Content-Length ${declared} exceeds max_profile_bytes (${opts.maxBytes})`, 'PPROF_BODY_TOO_LARGE');
+      }
+      return res;
+    }
+    // An error answer: read a preview's worth of its body for the message.
+    let body = Buffer.alloc(0);
+    try {
+      for await (const chunk of res.body) {
+        body = Buffer.concat([body, chunk as Buffer]);
+        if (body.length >= 4096) break;
+      }
+    } catch { /* the status says enough */ }
+    discard(res);
+    const firstLine = body.toString('utf8').split('\n')[0]?.trim() ?? '';
+    const what = res.headers['x-go-pprof']
+      ? `pprof error: ${JSON.stringify(firstLine.slice(0, 200))}`
+      : res.statusCode >= 300 && res.statusCode < 400
+        ? `redirect to ${String(location).slice(0, 200)} (redirects are not followed; set follow_redirects in http_config)`
+        : body.length > 0 ? `body ${preview(body)}` : 'empty body';
+    throw fetchError(`GET ${current}: HTTP ${res.statusCode}: ${what}`, 'PPROF_FETCH_FAILED', undefined, res.statusCode);
+  }
 }
 
 /** The body as it arrives, stopped at maxBytes; for text dumps that must not be held whole. */
@@ -83,6 +121,6 @@ export async function* fetchStream(url: string, opts: FetchOptions): AsyncGenera
     if (err instanceof ScrapeError) throw err;
     throw fetchError(`GET ${url}: reading body: ${reasonOf(opts.signal, err)}`, 'PPROF_FETCH_FAILED', err);
   } finally {
-    res.body.destroy();
+    discard(res);
   }
 }

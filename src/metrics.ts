@@ -51,6 +51,25 @@ export class ErrorCounts {
   }
 }
 
+/** /probe outcomes per module; modules are bounded by the config, results by ProbeOutcome. */
+export class ProbeCounts {
+  private counts = new Map<string, number>();
+  add(module: string, result: string): void {
+    const k = JSON.stringify([module, result]);
+    this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
+  }
+  render(r: Registry, now: { inFlight: number; max: number; tracked: number }): void {
+    const c = counter(r, METRICS.probes);
+    for (const [k, v] of this.counts) {
+      const [module, result] = JSON.parse(k) as [string, string];
+      c.inc({ module, result }, v);
+    }
+    gauge(r, METRICS.probesInFlight).set(now.inFlight);
+    gauge(r, METRICS.maxConcurrentProbes).set(now.max);
+    gauge(r, METRICS.probedTargets).set(now.tracked);
+  }
+}
+
 /** Process-wide metrics: Node's defaults, build info, reload status. */
 export function createProcessRegistry(): { registry: Registry; reloaded: (ok: boolean) => void } {
   const registry = new Registry();

@@ -1,12 +1,12 @@
 // Scrape the sources of one target, concurrently: goroutine profile, heap
 // profile, expvar. Never throws: each source's failure is its own result, so
 // a broken source drops only its own series.
-import type { Dispatcher } from 'undici';
 import type { Source, TargetConfig } from './config.js';
 import { ScrapeError } from './errors.js';
 import { decodeProfile, decompress } from './profile/decode.js';
 import { expectCountProfile, validateProfile, type ProfileIndex } from './profile/validate.js';
 import { fetchStream } from './fetch.js';
+import { redact, type HttpClient, type Prepared } from './client.js';
 import { groupGoroutines, type GoroutineSummary } from './goroutine/signature.js';
 import { groupHeap, type HeapSummary } from './heap/sites.js';
 import { memstatsFromExpvar, parseMemStatsTrailer, type MemStats } from './memstats.js';
@@ -41,7 +41,7 @@ export interface TargetResult {
 }
 
 export interface ScrapeContext {
-  dispatcher: Dispatcher;
+  client: HttpClient;
   /** Absolute time (performance.now() ms) by which every fetch must be done. */
   deadlineMs: number;
 }
@@ -74,11 +74,13 @@ export async function runSource<T>(
   const controller = new AbortController();
   const timer = setTimeout(
     () => controller.abort(new Error(`timed out after ${(ms / 1000).toFixed(3)}s (scrape deadline)`)), ms);
+  let prepared: Promise<Prepared> | undefined;
   const fetcher: Fetcher = {
     bytes: 0,
     async *stream(path, maxBytes, accept) {
+      const { dispatcher, headers, followRedirects } = await (prepared ??= ctx.client.prepare());
       for await (const chunk of fetchStream(`${target.url}${path}`, {
-        signal: controller.signal, maxBytes, dispatcher: ctx.dispatcher, userAgent: `pprof-exporter/${VERSION}`,
+        signal: controller.signal, maxBytes, dispatcher, headers, followRedirects, userAgent: `pprof-exporter/${VERSION}`,
         ...(accept !== undefined && { accept }),
       })) {
         this.bytes += chunk.length;
@@ -98,6 +100,9 @@ export async function runSource<T>(
     result.error = err instanceof ScrapeError
       ? err
       : new ScrapeError('decoding', 'PPROF_DECODE_FAILED', `unexpected: ${(err as Error).message}`, { cause: err });
+    // A hostile target may echo the Authorization header into its error page.
+    const secrets = prepared ? (await prepared.catch(() => undefined))?.secrets : undefined;
+    if (secrets?.length) result.error.message = redact(result.error.message, secrets);
   } finally {
     clearTimeout(timer);
     result.durationSeconds = (performance.now() - start) / 1000;

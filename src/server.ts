@@ -1,7 +1,12 @@
-// HTTP endpoints, Prometheus-exporter style: /metrics, a landing page,
-// /-/healthy, /-/ready and POST /-/reload.
+// HTTP endpoints, Prometheus-exporter style: /metrics, /probe, a landing
+// page, /-/healthy, /-/ready and POST /-/reload; basic auth and headers from
+// the web config.
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import express, { type Express } from 'express';
 import type { Exporter } from './exporter.js';
+import type { WebConfig } from './webconfig.js';
 import { VERSION } from './version.js';
 
 export const TELEMETRY_PATH = '/metrics';
@@ -27,14 +32,46 @@ ${rows || '<tr><td colspan="2">none configured</td></tr>'}
 `;
 }
 
-export function createApp(exporter: Exporter, telemetryPath = TELEMETRY_PATH): Express {
+export interface AppOptions {
+  telemetryPath?: string;
+  /** The current web config (it can change on reload). */
+  web?: () => WebConfig | undefined;
+  /** What POST /-/reload does; by default the exporter's config reload. */
+  reload?: () => Promise<{ changed: boolean }>;
+}
+
+export function createApp(exporter: Exporter, opts: AppOptions = {}): Express {
+  const telemetryPath = opts.telemetryPath ?? TELEMETRY_PATH;
+  const web = opts.web ?? (() => undefined);
+  const reload = opts.reload ?? (() => exporter.reload());
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  app.use(async (req, res, next) => {
+    const w = web();
+    if (!w) return next();
+    for (const [k, v] of Object.entries(w.headers)) res.setHeader(k, v);
+    const sock = req.socket as Partial<TLSSocket>;
+    if (w.verifyClientCertIfGiven && sock.getPeerCertificate?.()?.raw && !sock.authorized) {
+      res.status(403).type('text').send(`client certificate rejected: ${String(sock.authorizationError)}\n`);
+      return;
+    }
+    if (w.auth && !(await w.auth.check(req.get('authorization')))) {
+      res.status(401).set('WWW-Authenticate', 'Basic realm="pprof-exporter"').type('text').send('Unauthorized\n');
+      return;
+    }
+    next();
+  });
 
   app.get(telemetryPath, async (req, res) => {
     const { contentType, body } = await exporter.metrics(req.get('X-Prometheus-Scrape-Timeout-Seconds'));
     res.type(contentType).send(body);
+  });
+  app.get('/probe', async (req, res) => {
+    const a = await exporter.probe(req.query as Record<string, unknown>, req.get('X-Prometheus-Scrape-Timeout-Seconds'));
+    res.status(a.status).set(a.headers ?? {}).type(a.contentType).send(a.body);
   });
   app.get('/', (_req, res) => {
     res.type('html').send(landingPage(exporter, telemetryPath));
@@ -47,7 +84,7 @@ export function createApp(exporter: Exporter, telemetryPath = TELEMETRY_PATH): E
   });
   app.post('/-/reload', async (_req, res) => {
     try {
-      const { changed } = await exporter.reload();
+      const { changed } = await reload();
       res.type('text').send(changed ? 'config reloaded\n' : 'config unchanged\n');
     } catch (err) {
       res.status(500).type('text').send(`failed to reload config: ${(err as Error).message}\n`);
@@ -62,4 +99,9 @@ export function createApp(exporter: Exporter, telemetryPath = TELEMETRY_PATH): E
     if (!res.headersSent) res.status(500).type('text').send(`internal error: ${err.message}\n`);
   });
   return app;
+}
+
+/** An HTTP server, or HTTPS when the web config has tls_server_config. */
+export function createServer(app: Express, web: WebConfig | undefined): Server {
+  return web?.tls ? createHttpsServer(web.tls, app) : createHttpServer(app);
 }

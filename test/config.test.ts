@@ -3,10 +3,14 @@ import { describe, expect, test } from 'vitest';
 import { formatByteSize, parseByteSize } from '../src/bytesize.js';
 import { type Config, ConfigError, DEFAULT_GLOBAL, loadConfig, parseConfig } from '../src/config.js';
 import { formatDuration, parseDuration } from '../src/duration.js';
+import { DEFAULT_ALLOWED_TARGETS } from '../src/allowlist.js';
+
+const limitsOf = ({ scrapeTimeoutSeconds: _t, timeoutOffsetSeconds: _o, ...limits }: typeof DEFAULT_GLOBAL) => limits;
 
 const DIR = 'test/fixtures/config';
 const MiB = 2 ** 20;
-const TARGET_KEYS = 'name, url, timeout, sources, top_signatures, top_heap_functions, max_expvar_metrics, debug2_interval, debug2_max_goroutines, goroutineleak_interval, max_profile_bytes, max_decompressed_bytes';
+const TARGET_KEYS = 'name, url, timeout, http_config, sources, top_signatures, top_heap_functions, max_expvar_metrics, debug2_interval, debug2_max_goroutines, goroutineleak_interval, max_profile_bytes, max_decompressed_bytes';
+const LIMIT_KEYS = 'sources, top_signatures, top_heap_functions, max_expvar_metrics, debug2_interval, debug2_max_goroutines, goroutineleak_interval, max_profile_bytes, max_decompressed_bytes';
 const GLOBAL_KEYS = 'scrape_timeout, timeout_offset, sources, top_signatures, top_heap_functions, max_expvar_metrics, debug2_interval, debug2_max_goroutines, goroutineleak_interval, max_profile_bytes, max_decompressed_bytes';
 
 async function loadError(path: string): Promise<ConfigError> {
@@ -21,7 +25,7 @@ async function loadError(path: string): Promise<ConfigError> {
 
 // One fixture per invalid config, each with its exact one-line message (blackbox_exporter style).
 const INVALID: Record<string, string> = {
-  'invalid-unknown-top-key.yml': '4:1: target: unknown key (allowed: global, targets)',
+  'invalid-unknown-top-key.yml': '4:1: target: unknown key (allowed: global, targets, modules, allowed_targets, max_concurrent_probes)',
   'invalid-unknown-target-key.yml': `4:5: targets[0].timout: unknown key (allowed: ${TARGET_KEYS})`,
   'invalid-unknown-global-key.yml': `3:3: global.scrape_interval: unknown key (allowed: ${GLOBAL_KEYS})`,
   'invalid-missing-url.yml': '4:5: targets[1].url: missing required key',
@@ -62,6 +66,20 @@ const INVALID: Record<string, string> = {
   'invalid-unknown-source.yml': '5:26: targets[0].sources[1]: unknown source "profile" (known: goroutine, heap, expvar, goroutine_debug2, goroutineleak)',
   'invalid-sources-empty.yml': '5:14: targets[0].sources: must name at least one of goroutine, heap, expvar, goroutine_debug2, goroutineleak',
   'invalid-top-heap-functions.yml': '3:23: global.top_heap_functions: must be between 1 and 10000, got 0',
+  'invalid-module-unknown-key.yml': `4:5: modules.pods.timout: unknown key (allowed: timeout, path_prefix, http_config, ${LIMIT_KEYS})`,
+  'invalid-module-name.yml': '2:3: modules.bad name: invalid module name "bad name": use 1-64 characters of [A-Za-z0-9_.-]',
+  'invalid-module-path-prefix.yml':
+    '3:18: modules.pods.path_prefix: must be a plain path without query, fragment, escapes or dot segments, got "/x/../debug/pprof/profile?seconds=30"',
+  'invalid-allowed-target.yml':
+    '3:5: allowed_targets[1]: invalid CIDR "10.0.0.0/33": prefix length must be 0-32',
+  'invalid-allowed-target-pattern.yml':
+    '2:5: allowed_targets[0]: invalid host pattern "*.*.svc": want a CIDR ("10.0.0.0/8"), an IP, a host name or "*.domain"',
+  'invalid-http-two-auths.yml': '9:9: modules.pods.http_config.authorization: at most one of basic_auth and authorization may be set',
+  'invalid-http-cert-without-key.yml': '7:9: targets[0].http_config.tls_config: key_file is required when cert_file is set',
+  'invalid-http-password-inline.yml':
+    '7:9: modules.pods.http_config.basic_auth.password: unknown key (allowed: username, password_file)',
+  'invalid-proxy-url-path.yml': '5:18: modules.pods.http_config.proxy_url: invalid proxy_url "http://proxy:3128/x": must not have a path',
+  'invalid-max-concurrent-probes.yml': '1:24: max_concurrent_probes: must be between 1 and 10000, got 0',
   'invalid-first-by-position.yml': `4:5: targets[0].bogus: unknown key (allowed: ${TARGET_KEYS})`,
 };
 
@@ -104,7 +122,10 @@ describe('parseConfig edge cases', () => {
   });
 
   test('null global and targets (everything below commented out) mean defaults', () => {
-    expect(parseConfig('global:\ntargets:\n', 'c.yml')).toStrictEqual({ global: { ...DEFAULT_GLOBAL }, targets: [] });
+    expect(parseConfig('global:\ntargets:\n', 'c.yml')).toStrictEqual({
+      global: { ...DEFAULT_GLOBAL }, targets: [], allowedTargets: [...DEFAULT_ALLOWED_TARGETS], maxConcurrentProbes: 16,
+      modules: { default: { name: 'default', pathPrefix: '', http: { followRedirects: false }, ...limitsOf(DEFAULT_GLOBAL) } },
+    });
   });
 
   test('timeout_offset may be a bare 0, KB means KiB, a bare digit string counts bytes', () => {
@@ -137,7 +158,11 @@ describe('valid configs', () => {
     const cfg = await loadConfig(`${DIR}/valid-minimal.yml`);
     expect(cfg).toStrictEqual({
       global: { scrapeTimeoutSeconds: 10, timeoutOffsetSeconds: 0.5, topSignatures: 100, maxProfileBytes: 64 * MiB, maxDecompressedBytes: 256 * MiB, sources: ['goroutine', 'heap', 'expvar', 'goroutine_debug2', 'goroutineleak'], topHeapFunctions: 100, maxExpvarMetrics: 100, debug2IntervalSeconds: 300, debug2MaxGoroutines: 10000, goroutineleakIntervalSeconds: 300 },
-      targets: [{ name: 'checkout', url: 'http://127.0.0.1:6060', topSignatures: 100, maxProfileBytes: 64 * MiB, maxDecompressedBytes: 256 * MiB, sources: ['goroutine', 'heap', 'expvar', 'goroutine_debug2', 'goroutineleak'], topHeapFunctions: 100, maxExpvarMetrics: 100, debug2IntervalSeconds: 300, debug2MaxGoroutines: 10000, goroutineleakIntervalSeconds: 300 }],
+      targets: [{ name: 'checkout', url: 'http://127.0.0.1:6060', topSignatures: 100, maxProfileBytes: 64 * MiB, maxDecompressedBytes: 256 * MiB, sources: ['goroutine', 'heap', 'expvar', 'goroutine_debug2', 'goroutineleak'], topHeapFunctions: 100, maxExpvarMetrics: 100, debug2IntervalSeconds: 300, debug2MaxGoroutines: 10000, goroutineleakIntervalSeconds: 300, http: { followRedirects: false } }],
+      modules: { default: { name: 'default', pathPrefix: '', http: { followRedirects: false }, ...limitsOf(DEFAULT_GLOBAL) } },
+      // Unset: loopback and private ranges only.
+      allowedTargets: ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
+      maxConcurrentProbes: 16,
     });
     expect(cfg.targets[0]).not.toHaveProperty('timeoutSeconds');
   });
@@ -161,12 +186,32 @@ describe('valid configs', () => {
           debug2IntervalSeconds: 60,
           debug2MaxGoroutines: 500,
           goroutineleakIntervalSeconds: 1800,
+          http: { followRedirects: false },
         },
         {
           name: 'payments_v2.eu-1', url: 'http://10.0.0.7:6060', topSignatures: 200, maxProfileBytes: 32 * MiB, maxDecompressedBytes: 1024 * MiB,
           sources: ['goroutine', 'expvar'], topHeapFunctions: 30, maxExpvarMetrics: 10, debug2IntervalSeconds: 60, debug2MaxGoroutines: 5000, goroutineleakIntervalSeconds: 300,
+          http: {
+            followRedirects: false,
+            basicAuth: { username: 'scraper', passwordFile: '/etc/pprof/payments.pw' },
+            tls: { caFile: '/etc/pprof/ca.pem', serverName: 'payments.internal', insecureSkipVerify: false },
+          },
         },
       ],
+      modules: {
+        // Always there; a module may override it.
+        default: {
+          name: 'default', pathPrefix: '', http: { followRedirects: false }, topSignatures: 200, maxProfileBytes: 32 * MiB, maxDecompressedBytes: 1024 * MiB,
+          sources: ['goroutine', 'expvar'], topHeapFunctions: 30, maxExpvarMetrics: 10, debug2IntervalSeconds: 60, debug2MaxGoroutines: 5000, goroutineleakIntervalSeconds: 300,
+        },
+        pods: {
+          name: 'pods', timeoutSeconds: 8, pathPrefix: '/internal', topSignatures: 20, maxProfileBytes: 32 * MiB, maxDecompressedBytes: 1024 * MiB,
+          sources: ['goroutine', 'heap', 'goroutine_debug2'], topHeapFunctions: 30, maxExpvarMetrics: 10, debug2IntervalSeconds: 60, debug2MaxGoroutines: 5000, goroutineleakIntervalSeconds: 300,
+          http: { followRedirects: true, authorization: { type: 'Bearer', credentialsFile: '/var/run/secrets/token' }, proxyUrl: 'http://proxy.internal:3128' },
+        },
+      },
+      allowedTargets: ['10.0.0.0/8', '*.svc.cluster.local'],
+      maxConcurrentProbes: 64,
     } satisfies Config);
   });
 

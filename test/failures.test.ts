@@ -28,7 +28,7 @@ const BAD: Record<string, [(res: import('node:http').ServerResponse) => void, st
     'fetching', 'HTTP 500: pprof error: "Could not enable goroutine profile: boom"'],
   not_found: [(res) => { res.statusCode = 404; res.end('404 page not found\n'); }, 'fetching', 'HTTP 404: body "404 page not found"'],
   redirect: [(res) => { res.statusCode = 302; res.setHeader('location', 'http://127.0.0.1:1/elsewhere'); res.end(); },
-    'fetching', 'redirect to http://127.0.0.1:1/elsewhere (redirects are not followed)'],
+    'fetching', 'redirect to http://127.0.0.1:1/elsewhere (redirects are not followed; set follow_redirects in http_config)'],
   garbage: [(res) => res.end(gzipSync(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]))), 'decoding', 'parsing profile:'],
   truncated: [(res) => res.end(goodProfile.subarray(0, Math.floor(goodProfile.length / 2))), 'decompressing', 'unexpected end of file'],
   bomb: [(res) => res.end(gzipSync(Buffer.alloc(64 << 20))), 'decompressing', 'inflated size exceeds max_decompressed_bytes (1048576 bytes)'],

@@ -5,12 +5,15 @@ import { parseConfig, type Config } from '../../src/config.js';
 import { Exporter } from '../../src/exporter.js';
 import { createLogger } from '../../src/log.js';
 import { createApp } from '../../src/server.js';
+import type { Resolver } from '../../src/allowlist.js';
 
 export interface RunningExporter {
   url: string;
   exporter: Exporter;
   logs: Record<string, unknown>[];
   scrape(headers?: Record<string, string>): Promise<{ status: number; text: string; contentType: string }>;
+  /** GET /probe with these query parameters. */
+  probe(params: Record<string, string> | string, headers?: Record<string, string>): Promise<{ status: number; text: string; headers: Headers }>;
   close(): Promise<void>;
 }
 
@@ -19,7 +22,7 @@ export function configFor(targets: { name: string; url: string; [k: string]: unk
 }
 
 /** Background sampling is driven by hand (exporter.background.tick) unless `background` is set. */
-export async function startExporter(config: Config, opts: { background?: boolean } = {}): Promise<RunningExporter> {
+export async function startExporter(config: Config, opts: { background?: boolean; resolver?: Resolver } = {}): Promise<RunningExporter> {
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -27,7 +30,7 @@ export async function startExporter(config: Config, opts: { background?: boolean
       cb();
     },
   });
-  const exporter = new Exporter({ config, logger: createLogger('debug', sink) });
+  const exporter = new Exporter({ config, logger: createLogger('debug', sink), ...(opts.resolver && { resolver: opts.resolver }) });
   if (!opts.background) await exporter.background.stop();
   const server: Server = await new Promise((resolve) => {
     const s = createApp(exporter).listen(0, '127.0.0.1', () => resolve(s));
@@ -40,6 +43,11 @@ export async function startExporter(config: Config, opts: { background?: boolean
     async scrape(headers = {}) {
       const res = await fetch(`${url}/metrics`, { headers });
       return { status: res.status, text: await res.text(), contentType: res.headers.get('content-type') ?? '' };
+    },
+    async probe(params, headers = {}) {
+      const q = typeof params === 'string' ? params : new URLSearchParams(params).toString();
+      const res = await fetch(`${url}/probe?${q}`, { headers });
+      return { status: res.status, text: await res.text(), headers: res.headers };
     },
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));

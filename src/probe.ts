@@ -1,0 +1,143 @@
+// GET /probe?target=&module=: the blackbox_exporter pattern. One target per
+// request, chosen by Prometheus' relabelling; a fresh registry per probe; a
+// failed probe is data (probe_success 0, HTTP 200); only the caller's
+// mistakes are 4xx, with a one-line reason.
+import { Gauge, Registry } from 'prom-client';
+import { METRICS } from './catalog.js';
+import type { Config, ModuleConfig, TargetConfig } from './config.js';
+import { DEFAULT_MODULE } from './config.js';
+import { TargetDenied, type Allowlist, type Resolver } from './allowlist.js';
+import { scrapeTarget, sourceResults, type ScrapeContext, type TargetResult } from './scrape.js';
+import { renderTargets } from './metrics.js';
+import type { BackgroundSampler } from './background.js';
+
+export type ProbeOutcome = 'success' | 'failure' | 'denied' | 'rejected' | 'invalid';
+
+export interface ProbeAnswer {
+  status: number;
+  outcome: ProbeOutcome;
+  module: string; // a configured module name, or "unknown"
+  contentType: string;
+  body: string;
+  headers?: Record<string, string>;
+  /** Set when a probe ran: the target as scraped, for logging and background sampling. */
+  result?: TargetResult;
+}
+
+export class ProbeError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/** `host:port` or `http(s)://host:port`. The exporter fixes path and query, so a target string can carry neither. */
+export function parseProbeTarget(raw: string): URL {
+  const bad = (why: string) => new ProbeError(400, `invalid target ${JSON.stringify(raw.slice(0, 200))}: ${why}`);
+  const text = raw.trim();
+  if (text === '') throw bad('empty');
+  let u: URL;
+  try {
+    u = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`);
+  } catch {
+    throw bad('want host:port or http(s)://host:port');
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw bad('scheme must be http or https');
+  if (u.username || u.password) throw bad('must not contain credentials (configure them in the module\'s http_config)');
+  if (u.href.includes('?') || u.href.includes('#')) throw bad('must not contain a query string or fragment');
+  if (u.pathname !== '/') throw bad('must not contain a path (set path_prefix in the module)');
+  if (!u.hostname) throw bad('missing host');
+  return u;
+}
+
+/** The module label for counting a request: a configured module's name, else "unknown" (bounded by the config). */
+export function moduleLabel(query: Record<string, unknown>, config: Config): string {
+  const m = query.module ?? DEFAULT_MODULE;
+  return typeof m === 'string' && Object.hasOwn(config.modules, m) ? m : 'unknown';
+}
+
+export interface ProbeDeps {
+  config: Config;
+  allowlist: Allowlist;
+  resolver: Resolver;
+  context: (target: TargetConfig) => ScrapeContext;
+  background: BackgroundSampler;
+}
+
+/** The target as the scrape pipeline sees it: the module's settings, the probe's origin. */
+export function probeTarget(module: ModuleConfig, origin: string): TargetConfig {
+  const { name: _module, pathPrefix, timeoutSeconds, ...limits } = module;
+  return {
+    ...limits,
+    name: module.name === DEFAULT_MODULE ? origin : `${module.name}/${origin}`,
+    url: `${origin}${pathPrefix}`,
+    ...(timeoutSeconds !== undefined && { timeoutSeconds }),
+    probe: true,
+  };
+}
+
+const text = (status: number, outcome: ProbeOutcome, module: string, body: string, headers?: Record<string, string>): ProbeAnswer =>
+  ({ status, outcome, module, contentType: 'text/plain; charset=utf-8', body: `${body}\n`, ...(headers && { headers }) });
+
+export async function probe(deps: ProbeDeps, query: Record<string, unknown>, deadlineMs: number): Promise<ProbeAnswer> {
+  const start = performance.now();
+  const param = (k: string): string | undefined => {
+    const v = query[k];
+    if (Array.isArray(v)) throw new ProbeError(400, `parameter ${k} given more than once`);
+    return typeof v === 'string' ? v : undefined;
+  };
+  let module: ModuleConfig;
+  let target: TargetConfig;
+  let url: URL;
+  try {
+    const moduleName = param('module') ?? DEFAULT_MODULE;
+    const m = Object.hasOwn(deps.config.modules, moduleName) ? deps.config.modules[moduleName] : undefined;
+    if (!m) throw new ProbeError(400, `unknown module ${JSON.stringify(moduleName.slice(0, 100))}`);
+    module = m;
+    const extra = Object.keys(query).find((k) => k !== 'target' && k !== 'module');
+    if (extra !== undefined) throw new ProbeError(400, `unknown parameter ${JSON.stringify(extra.slice(0, 100))} (allowed: target, module)`);
+    const raw = param('target');
+    if (raw === undefined) throw new ProbeError(400, 'target parameter is missing');
+    url = parseProbeTarget(raw);
+    target = probeTarget(module, url.origin);
+  } catch (err) {
+    if (!(err instanceof ProbeError)) throw err;
+    return text(err.status, 'invalid', moduleLabel(query, deps.config), err.message);
+  }
+  try {
+    // Refused before any connection; the connector checks again on every connection.
+    await deps.allowlist.resolve(url.hostname, deps.resolver);
+  } catch (err) {
+    if (!(err instanceof TargetDenied)) throw err;
+    // A name that does not resolve is a failed probe (the scrape reports it), not the caller's mistake.
+    if (!err.unresolved) return text(403, 'denied', module.name, `target not allowed: ${err.message}`);
+  }
+  const result = await scrapeTarget(target, { ...deps.context(target), deadlineMs });
+  return render(target, module, result, deps, start);
+}
+
+async function render(target: TargetConfig, module: ModuleConfig, result: TargetResult, deps: ProbeDeps, start: number): Promise<ProbeAnswer> {
+  const registry = new Registry();
+  renderTargets(registry, [result], deps.background);
+  const ok = sourceResults(result).every((s) => !s.error);
+  const gauge = (d: { name: string; help: string }, v: number) => new Gauge({ name: d.name, help: d.help, registers: [registry] }).set(v);
+  gauge(METRICS.probeSuccess, ok ? 1 : 0);
+  gauge(METRICS.probeDuration, (performance.now() - start) / 1000);
+  const body = withoutTargetLabel(await registry.metrics(), target.name);
+  return { status: 200, outcome: ok ? 'success' : 'failure', module: module.name, contentType: registry.contentType, body, result };
+}
+
+/**
+ * Prometheus adds `instance` (and the relabelling recipe `target`) itself, so
+ * the probe's series carry no target label. The renderer always writes
+ * `target` first, which makes this an exact rewrite.
+ */
+export function withoutTargetLabel(exposition: string, name: string): string {
+  const label = `target="${name.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+  return exposition.split('\n').map((line) => {
+    if (line.startsWith('#')) return line;
+    const open = line.indexOf('{');
+    if (open < 0 || !line.startsWith(label, open + 1)) return line;
+    const after = open + 1 + label.length;
+    return line[after] === '}' ? line.slice(0, open) + line.slice(after + 1) : line.slice(0, open + 1) + line.slice(after + 1);
+  }).join('\n');
+}
