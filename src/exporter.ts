@@ -9,6 +9,7 @@ import { scrapeTarget, sourceResults, type SourceResult, type TargetResult } fro
 import { BackgroundSampler } from './background.js';
 import { ErrorCounts, createProcessRegistry, renderTargets } from './metrics.js';
 import type { Logger } from './log.js';
+import { WebState } from './web/state.js';
 
 export interface ExporterOptions {
   config: Config;
@@ -34,6 +35,8 @@ export class Exporter {
   private readonly errors = new ErrorCounts();
   private readonly process = createProcessRegistry();
   readonly background: BackgroundSampler;
+  /** The on-call page's history and uploads; records every scrapeAll. */
+  readonly web: WebState;
 
   constructor(opts: ExporterOptions) {
     this.config = opts.config;
@@ -48,6 +51,9 @@ export class Exporter {
       onResult: (t, r) => this.noteFailure(t.name, r),
     });
     this.background.start();
+    this.web = new WebState(() => this.scrapeAll(this.config.global.scrapeTimeoutSeconds),
+      (err) => this.logger.error({ err: err.message }, 'idle refresh failed'));
+    this.web.start();
   }
 
   static async fromFile(configFile: string, logger: Logger): Promise<Exporter> {
@@ -86,6 +92,7 @@ export class Exporter {
         this.logger.warn({ target: r.target.name, source: 'goroutine', err: g.fallbackReason }, 'goroutine profile undecodable, used ?debug=1 text');
       }
     }
+    this.web.history.record(results);
     return results;
   }
 
@@ -107,6 +114,7 @@ export class Exporter {
   }
 
   async close(): Promise<void> {
+    await this.web.stop();
     await this.background.stop();
     await this.dispatcher.close();
   }
