@@ -1,5 +1,6 @@
 // The on-call pages, rendered on the server from the same views as the JSON
 // API. Every value goes through the `html` tag (html.ts), which escapes it.
+import { formatByteSize } from '../bytesize.js';
 import { VERSION } from '../version.js';
 import { html, type Html } from './html.js';
 import { chart, sparkline } from './svg.js';
@@ -16,6 +17,7 @@ export function ago(seconds: number): string {
 }
 
 function span(seconds: number): string {
+  if (seconds < 10) return `${seconds.toFixed(1)} s`;
   if (seconds < 90) return `${Math.round(seconds)} s`;
   if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
   return `${(seconds / 3600).toFixed(1)} h`;
@@ -195,7 +197,7 @@ export function uploadPage(o: PageOptions & { maxProfileBytes: number; uploads: 
   const describe = (u: UploadDiffView['base']) => html`<strong>${u.name || '(unnamed)'}</strong> <span class="muted">(${u.goroutines} goroutines, ${u.signatures} signatures)</span>`;
   return page('Compare profiles', html`<h1>Compare two goroutine profiles</h1>
 <p>Like <code>go tool pprof -base old.pb.gz new.pb.gz</code>: pick two goroutine profiles (<code>curl -o old.pb.gz http://…/debug/pprof/goroutine</code>),
-at most ${o.maxProfileBytes} bytes each. They are decoded by the exporter and kept in memory (the last ${o.uploads}).</p>
+at most ${formatByteSize(o.maxProfileBytes)} each (max_profile_bytes). They are decoded by the exporter and kept in memory (the last ${o.uploads}).</p>
 <form id="upload-form" class="upload">
 <label>Before <input type="file" id="base-file" name="base" required></label>
 <label>Now <input type="file" id="new-file" name="new" required></label>
