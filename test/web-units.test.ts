@@ -8,6 +8,7 @@ import type { Signature } from '../src/goroutine/signature.js';
 import type { TargetResult } from '../src/scrape.js';
 import { configFor } from './helpers/exporter.js';
 import { History, Ring, type HistoryLimits } from '../src/web/history.js';
+import { IDLE_SCRAPE_SECONDS, WebState } from '../src/web/state.js';
 import { diffCounts } from '../src/web/diff.js';
 import { esc, html } from '../src/web/html.js';
 import { sparkline } from '../src/web/svg.js';
@@ -105,6 +106,27 @@ describe('History', () => {
     h.record([result({ a: 1 })], 0);
     h.record([], 1000);
     expect(h.get('t')).toBeUndefined();
+  });
+});
+
+describe('idle refresh', () => {
+  it('scrapes only when nothing has for IDLE_SCRAPE_SECONDS', async () => {
+    let scrapes = 0;
+    const web: WebState = new WebState(async () => { scrapes++; web.history.record([result({ a: 1 })], now); });
+    let now = 1_000_000;
+    await web.refreshIfIdle(now); // never scraped
+    expect(scrapes).toBe(1);
+    now += (IDLE_SCRAPE_SECONDS - 1) * 1000;
+    await web.refreshIfIdle(now);
+    expect(scrapes).toBe(1);
+    web.history.record([result({ a: 2 })], now); // a /metrics scrape
+    now += (IDLE_SCRAPE_SECONDS - 1) * 1000;
+    await web.refreshIfIdle(now);
+    expect(scrapes).toBe(1);
+    now += 1000;
+    await web.refreshIfIdle(now);
+    expect(scrapes).toBe(2);
+    expect(web.history.get('t')!.rings.get('a')!.points().map((p) => p.count)).toEqual([1, 2, 1]);
   });
 });
 
