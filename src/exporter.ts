@@ -10,6 +10,7 @@ import { Allowlist, systemResolver, type Resolver } from './allowlist.js';
 import { ClientCache } from './client.js';
 import { moduleLabel, probe, type ProbeAnswer } from './probe.js';
 import type { Logger } from './log.js';
+import { WebState } from './web/state.js';
 
 export interface ExporterOptions {
   config: Config;
@@ -46,6 +47,8 @@ export class Exporter {
   private readonly probed = new Map<string, { target: TargetConfig; seenMs: number }>();
   private probesInFlight = 0;
   readonly background: BackgroundSampler;
+  /** The on-call page's history and uploads; records every scrapeAll. */
+  readonly web: WebState;
 
   constructor(opts: ExporterOptions) {
     this.config = opts.config;
@@ -62,6 +65,9 @@ export class Exporter {
       onResult: (t, r) => this.noteFailure(t, r),
     });
     this.background.start();
+    this.web = new WebState(() => this.scrapeAll(this.config.global.scrapeTimeoutSeconds),
+      (err) => this.logger.error({ err: err.message }, 'idle refresh failed'));
+    this.web.start();
   }
 
   private clientFor(t: TargetConfig) {
@@ -106,6 +112,7 @@ export class Exporter {
     const deadlineMs = performance.now() + timeoutSeconds * 1000;
     const results = await Promise.all(this.config.targets.map((t) => scrapeTarget(t, this.context(t, deadlineMs))));
     for (const r of results) this.noteResult(r);
+    this.web.history.record(results);
     return results;
   }
 
@@ -184,6 +191,7 @@ export class Exporter {
   }
 
   async close(): Promise<void> {
+    await this.web.stop();
     await this.background.stop();
     await this.clients.close();
   }

@@ -1,36 +1,15 @@
-// HTTP endpoints, Prometheus-exporter style: /metrics, /probe, a landing
-// page, /-/healthy, /-/ready and POST /-/reload; basic auth and headers from
-// the web config.
+// HTTP endpoints, Prometheus-exporter style: /metrics, /probe, /-/healthy,
+// /-/ready and POST /-/reload, with basic auth and headers from the web
+// config; the on-call pages and their API come from src/web/.
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import express, { type Express } from 'express';
 import type { Exporter } from './exporter.js';
 import type { WebConfig } from './webconfig.js';
-import { VERSION } from './version.js';
+import { webRouter } from './web/router.js';
 
 export const TELEMETRY_PATH = '/metrics';
-
-const esc = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-
-function landingPage(exporter: Exporter, telemetryPath: string): string {
-  const rows = exporter.config.targets
-    .map((t) => `<tr><td>${esc(t.name)}</td><td><a href="${esc(t.url)}/debug/pprof/">${esc(t.url)}</a></td></tr>`)
-    .join('\n');
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>pprof-exporter</title></head>
-<body>
-<h1>pprof-exporter ${esc(VERSION)}</h1>
-<p>Per-stack-signature goroutine counts from Go pprof endpoints.</p>
-<ul><li><a href="${esc(telemetryPath)}">Metrics</a></li><li><a href="/-/healthy">Health</a></li></ul>
-<h2>Targets</h2>
-<table><thead><tr><th>name</th><th>url</th></tr></thead><tbody>
-${rows || '<tr><td colspan="2">none configured</td></tr>'}
-</tbody></table>
-</body></html>
-`;
-}
 
 export interface AppOptions {
   telemetryPath?: string;
@@ -73,9 +52,6 @@ export function createApp(exporter: Exporter, opts: AppOptions = {}): Express {
     const a = await exporter.probe(req.query as Record<string, unknown>, req.get('X-Prometheus-Scrape-Timeout-Seconds'));
     res.status(a.status).set(a.headers ?? {}).type(a.contentType).send(a.body);
   });
-  app.get('/', (_req, res) => {
-    res.type('html').send(landingPage(exporter, telemetryPath));
-  });
   app.get('/-/healthy', (_req, res) => {
     res.type('text').send('Healthy\n');
   });
@@ -90,6 +66,7 @@ export function createApp(exporter: Exporter, opts: AppOptions = {}): Express {
       res.status(500).type('text').send(`failed to reload config: ${(err as Error).message}\n`);
     }
   });
+  app.use(webRouter(exporter, { telemetryPath }));
   app.use((_req, res) => {
     res.status(404).type('text').send('404 page not found\n');
   });

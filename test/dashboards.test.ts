@@ -159,7 +159,8 @@ describe('dashboards', () => {
 
   it('the overview\'s data links open the drill-down with variables it has', () => {
     const sig = all.signature!;
-    const urls = all.overview!.panels.flatMap((p) => p.fieldConfig?.defaults?.links ?? []).map((l) => l.url);
+    const urls = all.overview!.panels.flatMap((p) => p.fieldConfig?.defaults?.links ?? []).map((l) => l.url)
+      .filter((u) => !u.startsWith('${exporter_url}'));
     expect(urls.length).toBeGreaterThan(0);
     for (const url of urls) {
       expect(url).toMatch(new RegExp(`^/d/${sig.uid}/\\?`));
@@ -174,6 +175,19 @@ describe('dashboards', () => {
     expect(sig.links.map((l) => l.url)).toContain('${exporter_url}/targets/${target}/signatures/${signature}');
     expect(sig.templating.list.find((v) => v.name === 'exporter_url'))
       .toMatchObject({ type: 'textbox', query: 'http://localhost:10066', current: { value: 'http://localhost:10066' } });
+  });
+
+  // test/web.test.ts opens these links in a browser against a running exporter.
+  it('every table with a signature column links each row to the exporter\'s page for it', () => {
+    for (const d of Object.values(all)) {
+      const tables = d.panels.filter((p) => JSON.stringify(p).includes('"signature"') && p.fieldConfig?.defaults?.links !== undefined);
+      expect(tables.length).toBeGreaterThan(0);
+      for (const p of tables) {
+        expect(p.fieldConfig!.defaults!.links!.map((l) => l.url), `${d.uid} "${p.title}"`)
+          .toContain('${exporter_url}/targets/${__data.fields.target}/signatures/${__data.fields.signature}');
+      }
+      expect(d.templating.list.find((v) => v.name === 'exporter_url')).toMatchObject({ type: 'textbox' });
+    }
   });
 
   it('panelQueries lists every target of every panel', () => {

@@ -85,7 +85,7 @@ start(process.execPath, [join(root, 'dist/cli.js'), `--config.file=${config}`, `
   console.log(`
 pprof-exporter demo is running.
   leaking Go program:  ${leakyUrl}/debug/pprof/
-  exporter:            ${url}/
+  on-call page:        ${url}/   (which stacks grow, full stacks, diffs; scrapes itself every 60 s when nothing else does)
   metrics:             ${url}/metrics
   config:              ${config}
 

@@ -28,7 +28,7 @@ export interface Panel {
   [key: string]: unknown;
 }
 
-export interface Link { title: string; url: string; }
+export interface Link { title: string; url: string; targetBlank?: boolean; }
 
 /** One query: `[expr, legend]`, or just `expr` when the legend does not matter. */
 export type Query = string | [expr: string, legend: string];
@@ -180,6 +180,21 @@ export function queryVar(name: string, label: string, query: string, multi: bool
 export function textboxVar(name: string, label: string, value: string): object {
   return { name, label, type: 'textbox', query: value, current: { text: value, value }, hide: 0, options: [] };
 }
+
+/** Where Grafana's users reach the exporter's own pages (set it when importing). */
+export const exporterUrlVar = textboxVar('exporter_url', 'Exporter URL', 'http://localhost:10066');
+
+/** The exporter's page of one signature, from template variables or a table row's fields. */
+export function stackPageUrl(target: string, signature: string): string {
+  return `\${exporter_url}/targets/${target}/signatures/${signature}`;
+}
+
+/** A table row's link to the exporter's page with the full stack of its signature. */
+export const stackPageLink: Link = {
+  title: 'Full stack on the exporter',
+  url: stackPageUrl('${__data.fields.target}', '${__data.fields.signature}'),
+  targetBlank: true,
+};
 
 /** Links to every dashboard of ours (by tag), keeping the time range and variables. */
 export const ourDashboards = {

@@ -1,6 +1,6 @@
 // "Is any Go service leaking goroutines, where, and is the exporter healthy?"
 import { OTHER } from '../catalog.js';
-import { bargauge, dashboard, queryVar, table, timeseries, type Link } from './builder.js';
+import { bargauge, dashboard, exporterUrlVar, queryVar, stackPageLink, table, timeseries, type Link } from './builder.js';
 import { SIGNATURE_UID } from './signature.js';
 
 const T = 'target=~"$target"';
@@ -15,7 +15,7 @@ export function overview(): object {
     uid: 'pprof-exporter-overview',
     title: 'pprof-exporter: Go goroutine leaks',
     description: 'Goroutines per stack signature, wait times, proven leaks, heap and MemStats of the Go services pprof-exporter scrapes.',
-    variables: [queryVar('target', 'Target', 'label_values(go_goroutines, target)', true)],
+    variables: [queryVar('target', 'Target', 'label_values(go_goroutines, target)', true), exporterUrlVar],
     panels: [
       [
         timeseries({
@@ -32,11 +32,11 @@ export function overview(): object {
       [
         table({
           title: 'Fastest-growing signatures', w: 15, h: 9,
-          description: 'Which stack signatures grew fastest over the selected time range (least-squares slope, goroutines per hour; only growing ones)? Click a row for its drill-down.',
+          description: 'Which stack signatures grew fastest over the selected time range (least-squares slope, goroutines per hour; only growing ones)? Click a row for its drill-down or its full stack on the exporter.',
           queries: [`topk(10, deriv(pprof_goroutines{${T},signature!="${OTHER}"}[$__range]) * 3600 > 0)`],
           columns: ['target', 'function', 'blocked_on', 'signature'],
           valueName: 'growth (goroutines/h)',
-          links: [drillDown],
+          links: [drillDown, stackPageLink],
         }),
         timeseries({
           title: 'Proven leaked goroutines', w: 9, h: 9,
@@ -47,11 +47,11 @@ export function overview(): object {
       [
         table({
           title: 'Longest waits', w: 15, h: 9, unit: 's',
-          description: 'Which signatures have goroutines that have waited longest (from the last debug=2 dump; whole minutes, 0 means under a minute)? Hours of waiting on a channel is almost certainly a leak. Click a row for its drill-down.',
+          description: 'Which signatures have goroutines that have waited longest (from the last debug=2 dump; whole minutes, 0 means under a minute)? Hours of waiting on a channel is almost certainly a leak. Click a row for its drill-down or its full stack on the exporter.',
           queries: [`topk(10, pprof_goroutine_wait_seconds_max{${T}})`],
           columns: ['target', 'signature'],
           valueName: 'longest wait',
-          links: [drillDown],
+          links: [drillDown, stackPageLink],
         }),
         bargauge({
           title: 'Goroutines by wait reason', w: 9, h: 9,

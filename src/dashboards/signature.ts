@@ -1,12 +1,12 @@
 // "What is this one stack signature doing, and is it a leak?"
 import { OTHER } from '../catalog.js';
-import { dashboard, queryVar, table, text, textboxVar, timeseries } from './builder.js';
+import { dashboard, exporterUrlVar, queryVar, stackPageLink, stackPageUrl, table, text, timeseries } from './builder.js';
 
 export const SIGNATURE_UID = 'pprof-exporter-signature';
 
 const S = 'target="$target",signature="$signature"';
 // The exporter's page with the signature's full stack.
-const STACK_URL = '${exporter_url}/targets/${target}/signatures/${signature}';
+const STACK_URL = stackPageUrl('${target}', '${signature}');
 
 export function signature(): object {
   return dashboard({
@@ -17,7 +17,7 @@ export function signature(): object {
       // Single target: the signature ids below belong to one target.
       queryVar('target', 'Target', 'label_values(go_goroutines, target)', false),
       queryVar('signature', 'Signature', `label_values(pprof_goroutines{target="$target",signature!="${OTHER}"}, signature)`, false),
-      textboxVar('exporter_url', 'Exporter URL', 'http://localhost:10066'),
+      exporterUrlVar,
     ],
     links: [{
       type: 'link', title: 'Full stack on the exporter', url: STACK_URL,
@@ -32,6 +32,7 @@ export function signature(): object {
           queries: [`pprof_goroutines{${S}}`],
           columns: ['target', 'signature', 'function', 'blocked_on'],
           valueName: 'goroutines now',
+          links: [stackPageLink],
         }),
         text({
           title: 'Full stack', w: 8, h: 5,

@@ -11,7 +11,21 @@ export interface WaitInfo {
   maxWaitSeconds: Map<string, number>;
   /** Bounded wait reason → goroutine count. */
   byWaitReason: Map<string, number>;
+  /** Signature id → its wait reasons and creators, each capped (for the web page). */
+  bySignature: Map<string, SignatureWait>;
 }
+
+export interface Creator { function: string; file: string; line: number; count: number; }
+
+export interface SignatureWait {
+  /** Bounded wait reason → goroutine count; at most MAX_REASONS_PER_SIGNATURE, the rest under "other". */
+  reasons: Map<string, number>;
+  /** `created by` sites, most goroutines first after result(); at most MAX_CREATORS_PER_SIGNATURE. */
+  creators: Creator[];
+}
+
+export const MAX_REASONS_PER_SIGNATURE = 8;
+export const MAX_CREATORS_PER_SIGNATURE = 3;
 
 // Wait reasons become label values: keep them to what Go prints.
 const SAFE_REASON = /^[a-zA-Z0-9 ._()-]{1,40}$/;
@@ -96,7 +110,7 @@ const TEXT_ONLY = /^runtime\.goexit$|\.gowrap\d+$/;
 
 export function debug2Summarizer(): { add(g: TextGoroutine): void; result(): { summary: GoroutineSummary; wait: WaitInfo } } {
   const acc = accumulator();
-  const wait: WaitInfo = { maxWaitSeconds: new Map(), byWaitReason: new Map() };
+  const wait: WaitInfo = { maxWaitSeconds: new Map(), byWaitReason: new Map(), bySignature: new Map() };
   return {
     add(g) {
       const frames = g.frames.filter((f) => !TEXT_ONLY.test(f.function));
@@ -106,8 +120,24 @@ export function debug2Summarizer(): { add(g: TextGoroutine): void; result(): { s
       wait.maxWaitSeconds.set(id, Math.max(wait.maxWaitSeconds.get(id) ?? 0, seconds));
       const reason = waitReasonLabel(g.waitReason);
       wait.byWaitReason.set(reason, (wait.byWaitReason.get(reason) ?? 0) + 1);
+      let sw = wait.bySignature.get(id);
+      if (!sw) {
+        sw = { reasons: new Map(), creators: [] };
+        wait.bySignature.set(id, sw);
+      }
+      const r = sw.reasons.has(reason) || sw.reasons.size < MAX_REASONS_PER_SIGNATURE - 1 ? reason : 'other';
+      sw.reasons.set(r, (sw.reasons.get(r) ?? 0) + 1);
+      const c = g.createdBy;
+      if (c) {
+        const same = sw.creators.find((x) => x.function === c.function && x.file === c.file && x.line === c.line);
+        if (same) same.count++;
+        else if (sw.creators.length < MAX_CREATORS_PER_SIGNATURE) sw.creators.push({ function: c.function, file: c.file, line: c.line, count: 1 });
+      }
     },
-    result: () => ({ summary: acc.result(), wait }),
+    result: () => {
+      for (const sw of wait.bySignature.values()) sw.creators.sort((a, b) => b.count - a.count);
+      return { summary: acc.result(), wait };
+    },
   };
 }
 

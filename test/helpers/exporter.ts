@@ -21,7 +21,10 @@ export function configFor(targets: { name: string; url: string; [k: string]: unk
   return parseConfig(JSON.stringify({ global, targets }), 'test.yml');
 }
 
-/** Background sampling is driven by hand (exporter.background.tick) unless `background` is set. */
+/**
+ * Background sampling is driven by hand (exporter.background.tick) unless
+ * `background` is set; so is the web page's idle refresh (exporter.web.refreshIfIdle).
+ */
 export async function startExporter(config: Config, opts: { background?: boolean; resolver?: Resolver } = {}): Promise<RunningExporter> {
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
@@ -31,7 +34,10 @@ export async function startExporter(config: Config, opts: { background?: boolean
     },
   });
   const exporter = new Exporter({ config, logger: createLogger('debug', sink), ...(opts.resolver && { resolver: opts.resolver }) });
-  if (!opts.background) await exporter.background.stop();
+  if (!opts.background) {
+    await exporter.background.stop();
+    await exporter.web.stop();
+  }
   const server: Server = await new Promise((resolve) => {
     const s = createApp(exporter).listen(0, '127.0.0.1', () => resolve(s));
   });

@@ -24,3 +24,8 @@ export function tool(name) {
   const cached = join(toolsDir(), name);
   return which(name) ?? (existsSync(cached) ? cached : undefined);
 }
+
+/** Debian's chromium, or a chromium/chromium-browser on PATH. */
+export function chromiumPath() {
+  return ['/usr/bin/chromium', which('chromium'), which('chromium-browser')].find((p) => p && existsSync(p));
+}

@@ -1,12 +1,13 @@
 // Installs what the test suite needs besides npm packages, into a cache that
 // survives between runs: promtool, prometheus and alertmanager (extracted from
-// Debian's packages, not installed). Checks that Go is there.
+// Debian's packages, not installed). Installs Debian's chromium for the web
+// page tests. Checks that Go is there.
 // Run by `npm test` (pretest); safe to run again: it does nothing when all is present.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, copyFileSync, chmodSync, cpSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { toolsDir, which } from './paths.mjs';
+import { chromiumPath, toolsDir, which } from './paths.mjs';
 
 function log(msg) {
   process.stderr.write(`[tools] ${msg}\n`);
@@ -60,6 +61,28 @@ function ensureFromDeb(pkg, bins, dataFiles = []) {
   }
 }
 
+// Chromium has shared-library dependencies, so it is installed, not extracted.
+function ensureChromium() {
+  if (chromiumPath()) return;
+  log('chromium not found: installing Debian\'s chromium package (the web page tests drive it headless)');
+  const install = () => spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'],
+    { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }).status === 0;
+  try {
+    if (process.getuid?.() !== 0) throw new Error('installing packages needs root');
+    if (!install()) {
+      log('apt-get install failed; refreshing package lists (apt-get update)');
+      execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+      if (!install()) throw new Error('apt-get install chromium failed');
+    }
+  } catch (err) {
+    log(`could not install chromium: ${err.message}`);
+    log('Install it yourself (Debian: sudo apt-get install --no-install-recommends chromium) and run again.');
+    process.exit(1);
+  }
+  log(`installed ${chromiumPath()}`);
+}
+
 ensureGo();
+ensureChromium();
 ensureFromDeb('prometheus', { promtool: 'usr/bin/promtool', prometheus: 'usr/bin/prometheus' });
 ensureFromDeb('prometheus-alertmanager', { alertmanager: 'usr/bin/prometheus-alertmanager' }, ['usr/share/prometheus/alertmanager/default.tmpl', 'usr/share/prometheus/alertmanager/email.tmpl']);
