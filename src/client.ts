@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { Agent, ProxyAgent, buildConnector, type Dispatcher } from 'undici';
 import type { HttpConfig } from './config.js';
 import type { Allowlist, Resolver } from './allowlist.js';
-import { ScrapeError } from './errors.js';
+import { ScrapeError, fileErrorReason } from './errors.js';
 
 export interface Guard { allowlist: Allowlist; resolver: Resolver; }
 
@@ -34,7 +34,7 @@ async function secret(file: string, what: string): Promise<string> {
     // Like Prometheus: surrounding whitespace (the trailing newline of `echo x > f`) is not part of it.
     return (await readFile(file, 'utf8')).trim();
   } catch (err) {
-    const reason = (err as Error).message.replace(/^E[A-Z]+: /, '').replace(/, \w+( '.*')?$/, '');
+    const reason = fileErrorReason(err);
     throw new ScrapeError('fetching', 'PPROF_SECRET_UNREADABLE', `reading ${what} ${file}: ${reason}`, { cause: err });
   }
 }

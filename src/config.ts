@@ -4,6 +4,7 @@ import * as z from 'zod';
 import { formatByteSize, parseByteSize } from './bytesize.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { DEFAULT_ALLOWED_TARGETS, parseAllowEntry } from './allowlist.js';
+import { fileErrorReason } from './errors.js';
 
 /** What can be scraped from a target. */
 export const SOURCES = ['goroutine', 'heap', 'expvar', 'goroutine_debug2', 'goroutineleak'] as const;
@@ -516,8 +517,7 @@ export async function loadConfig(path: string): Promise<Config> {
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    // "ENOENT: no such file or directory, open 'x'" -> "no such file or directory"
-    const reason = (e as Error).message.replace(/^E[A-Z]+: /, '').replace(/, \w+( '.*')?$/, '');
+    const reason = fileErrorReason(e);
     throw new ConfigError(`${path}: cannot read config file: ${reason}`, { cause: e });
   }
   return parseConfig(text, path);

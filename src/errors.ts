@@ -32,3 +32,8 @@ export class ScrapeError extends Error {
     this.name = 'ScrapeError';
   }
 }
+
+/** A file system error without its code and path: "ENOENT: no such file or directory, open 'x'" -> "no such file or directory". */
+export function fileErrorReason(err: unknown): string {
+  return (err as Error).message.replace(/^E[A-Z]+: /, '').replace(/, \w+( '.*')?$/, '');
+}

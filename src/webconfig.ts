@@ -7,6 +7,7 @@ import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import { parse } from 'yaml';
 import * as z from 'zod';
 import bcrypt from 'bcryptjs';
+import { fileErrorReason } from './errors.js';
 
 const BCRYPT = /^\$2[aby]\$(\d{2})\$[./A-Za-z0-9]{53}$/;
 const CLIENT_AUTH = ['NoClientCert', 'VerifyClientCertIfGiven', 'RequireAndVerifyClientCert'] as const;
@@ -48,7 +49,7 @@ async function read(path: string, what: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
-    const reason = (err as Error).message.replace(/^E[A-Z]+: /, '').replace(/, \w+( '.*')?$/, '');
+    const reason = fileErrorReason(err);
     throw new WebConfigError(`${what}: cannot read ${path}: ${reason}`);
   }
 }
