@@ -4,8 +4,9 @@
 import type { Dispatcher } from 'undici';
 import type { Source, TargetConfig } from './config.js';
 import { ScrapeError } from './errors.js';
-import { decodeProfile, decompress } from './profile/decode.js';
-import { expectCountProfile, validateProfile, type ProfileIndex } from './profile/validate.js';
+import { decompress } from './profile/decode.js';
+import { readProfile } from './profile/fastdecode.js';
+import { expectCountProfile, type ProfileIndex } from './profile/validate.js';
 import { fetchStream } from './fetch.js';
 import { groupGoroutines, type GoroutineSummary } from './goroutine/signature.js';
 import { groupHeap, type HeapSummary } from './heap/sites.js';
@@ -107,7 +108,7 @@ export async function runSource<T>(
 
 export async function profile(f: Fetcher, path: string, target: TargetConfig): Promise<ProfileIndex> {
   const raw = await decompress(await f.get(path), target.maxDecompressedBytes);
-  return validateProfile(decodeProfile(raw));
+  return readProfile(raw);
 }
 
 function parseJson(body: Buffer, what: string): unknown {
