@@ -7,7 +7,7 @@
 // and target restarts, and rebuilds that keep the functions.
 import crypto from 'node:crypto';
 import type { ProfileIndex } from '../profile/validate.js';
-import { hashKeys, nameOf, NameSequenceMemo, StackKeys, startOver } from '../profile/namememo.js';
+import { hashKeys, nameOf, NameSequenceMemo, StackNames, startOver } from '../profile/namememo.js';
 import { applicationFunction, blockedOn, type BlockedOn } from './classify.js';
 
 export interface Frame { function: string; file: string; line: number; }
@@ -113,10 +113,10 @@ function slotOf(id: string): Slot {
   return slot;
 }
 
-function meaningOf(keys: Uint32Array, n: number): Meaning {
+function meaningOf(keys: Uint32Array): Meaning {
   const all: { function: string; at: number }[] = [];
   const names: string[] = [];
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < keys.length; i++) {
     const name = nameOf(keys[i]!);
     all.push({ function: name, at: i });
     names.push(name);
@@ -161,16 +161,18 @@ export function groupGoroutines(idx: ProfileIndex): GoroutineSummary {
   // Pass 2: a meaning per distinct stack; signatures merge stacks that differ
   // only in lines or hidden frames.
   const call = ++epoch;
-  const keys = new StackKeys(idx.locations);
+  const names = new StackNames(idx.locations);
   const found: Slot[] = [];
   for (let g = 0; g < groups; g++) {
     const i = groupSample[g]!;
-    keys.fill(stacks, stackStart[i]!, stackStart[i + 1]!);
-    const h = hashKeys(keys.keys, 0, keys.length);
-    let m = meanings.get(keys.keys, 0, keys.length, h);
+    const from = stackStart[i]!;
+    const to = stackStart[i + 1]!;
+    const h = names.hash(stacks, from, to);
+    let m = meanings.get(h, names, stacks, from, to);
     if (!m) {
-      m = meaningOf(keys.keys, keys.length);
-      meanings.set(keys.keys, 0, keys.length, h, m);
+      const keys = names.keys(stacks, from, to);
+      m = meaningOf(keys);
+      meanings.set(h, keys, m);
     }
     const count = groupCount[g]!;
     const s = m.slot;
@@ -230,13 +232,16 @@ class LocationFrames {
 
   /** The frames at the given positions of sample i's stack. */
   pick(i: number, positions: Uint32Array): Frame[] {
-    const out: Frame[] = [];
+    const out = new Array<Frame>(positions.length);
     let at = 0; // position of the location's first frame
     let next = 0;
     const { stackStart, stacks } = this.idx;
     for (let p = stackStart[i]!; p < stackStart[i + 1]! && next < positions.length; p++) {
       const frames = this.of(stacks[p]!);
-      while (next < positions.length && positions[next]! < at + frames.length) out.push(frames[positions[next++]! - at]!);
+      while (next < positions.length && positions[next]! < at + frames.length) {
+        out[next] = frames[positions[next]! - at]!;
+        next++;
+      }
       at += frames.length;
     }
     return out;

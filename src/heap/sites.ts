@@ -3,7 +3,7 @@
 import { ScrapeError } from '../errors.js';
 import type { ProfileIndex } from '../profile/validate.js';
 import { applicationFunction } from '../goroutine/classify.js';
-import { hashKeys, nameOf, NameSequenceMemo, StackKeys } from '../profile/namememo.js';
+import { nameOf, NameSequenceMemo, StackNames } from '../profile/namememo.js';
 
 export interface HeapValues { inuseBytes: number; inuseObjects: number; allocBytes: number; allocObjects: number; }
 export interface HeapSite extends HeapValues { function: string; }
@@ -61,16 +61,16 @@ export function groupHeap(idx: ProfileIndex): HeapSummary {
   const { stackStart, stacks, values } = idx;
   const totals: HeapValues = { inuseBytes: 0, inuseObjects: 0, allocBytes: 0, allocObjects: 0 };
   const byFunction = new Map<string, HeapSite>();
-  const keys = new StackKeys(idx.locations);
+  const names = new StackNames(idx.locations);
   for (let i = 0; i < idx.sampleCount; i++) {
-    keys.fill(stacks, stackStart[i]!, stackStart[i + 1]!);
-    const h = hashKeys(keys.keys, 0, keys.length);
-    let fn = sites.get(keys.keys, 0, keys.length, h);
+    const from = stackStart[i]!;
+    const to = stackStart[i + 1]!;
+    const h = names.hash(stacks, from, to);
+    let fn = sites.get(h, names, stacks, from, to);
     if (fn === undefined) {
-      const names: string[] = [];
-      for (let k = 0; k < keys.length; k++) names.push(nameOf(keys.keys[k]!));
-      fn = allocationSite(names);
-      sites.set(keys.keys, 0, keys.length, h, fn);
+      const keys = names.keys(stacks, from, to);
+      fn = allocationSite(Array.from(keys, nameOf));
+      sites.set(h, keys, fn);
     }
     let site = byFunction.get(fn);
     if (!site) {
