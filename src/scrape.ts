@@ -3,8 +3,9 @@
 // a broken source drops only its own series.
 import type { Source, TargetConfig } from './config.js';
 import { ScrapeError } from './errors.js';
-import { decodeProfile, decompress } from './profile/decode.js';
-import { expectCountProfile, validateProfile, type ProfileIndex } from './profile/validate.js';
+import { decompress } from './profile/decode.js';
+import { readProfile } from './profile/fastdecode.js';
+import { expectCountProfile, type ProfileIndex } from './profile/validate.js';
 import { fetchStream } from './fetch.js';
 import { redact, type HttpClient, type Prepared } from './client.js';
 import { groupGoroutines, type GoroutineSummary } from './goroutine/signature.js';
@@ -112,7 +113,7 @@ export async function runSource<T>(
 
 export async function profile(f: Fetcher, path: string, target: TargetConfig): Promise<ProfileIndex> {
   const raw = await decompress(await f.get(path), target.maxDecompressedBytes);
-  return validateProfile(decodeProfile(raw));
+  return readProfile(raw);
 }
 
 function parseJson(body: Buffer, what: string): unknown {

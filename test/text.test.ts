@@ -223,6 +223,20 @@ describe('debug=2 headers and records', () => {
   });
 });
 
+describe('debug=2 file lines', () => {
+  // What the parser's hand-written file:line split must agree with.
+  const FILE_LINE = /^\t(.+):(\d+)(?: .*)?$/;
+  it.each([
+    '\t/a/b.go:12 +0x1f', '\t/a/b.go:12', '\tC:/go/src/x.go:7 +0x2', '\t/a b/c:d.go:3 fp=0x1 sp=0x2 pc=0x3',
+    '\t/x:1:2', '\t/a.go:', '\t/a.go:12abc', '\t/a.go:12:', '\t:5', '\t/a\u2028b.go:5', '\t/a.go:12345678901234567890 +0x1',
+  ])('%j', async (fileLine) => {
+    const { gs } = await parse2(`goroutine 1 [running]:\nmain.f()\n${fileLine}\nmain.g()\n\t/g.go:1\n`);
+    const m = FILE_LINE.exec(fileLine);
+    const g = { function: 'main.g', file: '/g.go', line: 1 };
+    expect(gs[0]!.frames).toEqual(m ? [{ function: 'main.f', file: m[1], line: Number(m[2]) }, g] : [g]);
+  });
+});
+
 describe('debug=1 records', () => {
   it('nameless frames, empty stacks, labels with escapes, garbage', async () => {
     const text = [

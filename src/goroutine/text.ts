@@ -55,67 +55,168 @@ const BY_REASON: Record<string, BlockedOn> = {
 
 /** blocked_on from a debug=2 header; vague reasons (semacquire, …) fall back to the frames. */
 export function blockedOnWaitReason(reason: string, names: readonly string[]): BlockedOn {
-  // Suffixes Go adds to the reason: leak detection, GC scan bit, synctest.
-  const base = reason.replace(/ \((?:leaked|scan|durable)\)/g, '');
-  const known = BY_REASON[base];
-  if (known) return known;
-  const b = blockedOn(names);
-  return b === 'running' ? 'other' : b; // the header says it is waiting
+  return byWaitReason(reason, blockedOn(names));
 }
 
+/** As blockedOnWaitReason, given blockedOn() of the names. */
+function byWaitReason(reason: string, namesBlockedOn: BlockedOn): BlockedOn {
+  // Suffixes Go adds to the reason: leak detection, GC scan bit, synctest.
+  const base = reason.includes(' (') ? reason.replace(/ \((?:leaked|scan|durable)\)/g, '') : reason;
+  const known = BY_REASON[base];
+  if (known) return known;
+  return namesBlockedOn === 'running' ? 'other' : namesBlockedOn; // the header says it is waiting
+}
+
+// What a frame sequence's names mean, memoized by the names: the same few
+// stacks repeat across a dump's goroutines and across dumps. Keyed by a hash
+// of a few characters per name (interning every name cost more than the rest
+// of the parse), checked by comparing the names.
+interface Meaning {
+  names: string[];
+  id: string;
+  function: string;
+  blocked: BlockedOn; // blockedOn() of the names
+  visible: Uint32Array; // positions of the visible frames
+}
+const MAX_MEANINGS = 1 << 14;
+let meanings = new Map<number, Meaning[]>();
+let meaningCount = 0;
+
+function namesHash(frames: readonly TextFrame[]): number {
+  let h = 0x811c9dc5 ^ frames.length;
+  for (const { function: n } of frames) {
+    const k = n.length | n.charCodeAt(n.length - 1) << 12 | n.charCodeAt(n.length >> 1) << 20 | n.charCodeAt(n.length * 3 >> 2) << 26;
+    h = Math.imul(h ^ k, 0x01000193) ^ (h >>> 15);
+  }
+  return h;
+}
+
+function meaningFor(frames: readonly TextFrame[]): Meaning {
+  const h = namesHash(frames);
+  const bucket = meanings.get(h);
+  if (bucket) {
+    next: for (const m of bucket) {
+      if (m.names.length !== frames.length) continue;
+      for (let i = 0; i < frames.length; i++) if (m.names[i] !== frames[i]!.function) continue next;
+      return m;
+    }
+  }
+  if (meaningCount >= MAX_MEANINGS) { meanings = new Map(); meaningCount = 0; }
+  const names = frames.map((f) => own(f.function));
+  const visible = visibleNames(names.map((function_, at) => ({ function: function_, at })));
+  const m: Meaning = {
+    names, id: signatureId(visible.map((f) => f.function)), function: applicationFunction(names), blocked: blockedOn(names),
+    visible: Uint32Array.from(visible, (f) => f.at),
+  };
+  if (bucket && meanings.get(h) === bucket) bucket.push(m);
+  else meanings.set(h, [m]);
+  meaningCount++;
+  return m;
+}
+
+interface Stack { count: number; frames: TextFrame[]; hash: number; next: Stack | undefined; }
+
+// Most signatures have one stack and one blocked_on: maps only past that.
 interface Acc {
   id: string;
   count: number;
   function: string;
-  blocked: Map<BlockedOn, number>;
-  stacks: Map<string, { count: number; frames: TextFrame[] }>; // by file:line, for the most common one
+  blocked: BlockedOn; // the first one seen
+  blockedCounts: Map<BlockedOn, number> | undefined; // once a second one shows up
+  order: Stack[]; // distinct file:line sequences, first seen first, for the most common one
+  stacks: Map<number, Stack> | undefined; // by hash, once there are many
+}
+
+const MANY_STACKS = 8;
+
+/** The same file:line sequence (frames' functions are the same names already). */
+function sameLines(a: readonly TextFrame[], b: readonly TextFrame[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i]!.line !== b[i]!.line || a[i]!.file !== b[i]!.file) return false;
+  return true;
 }
 
 function accumulator() {
   const bySignature = new Map<string, Acc>();
   let total = 0;
   return {
-    add(frames: readonly TextFrame[], count: number, blocked: BlockedOn): string {
-      const visible = visibleNames(frames);
-      const id = signatureId(visible.map((f) => f.function));
-      let acc = bySignature.get(id);
+    /** `frames` with their names; returns the signature id. */
+    add(frames: readonly TextFrame[], count: number, blocked: (namesBlockedOn: BlockedOn) => BlockedOn): string {
+      const m = meaningFor(frames);
+      let acc = bySignature.get(m.id);
       if (!acc) {
-        acc = { id, count: 0, function: applicationFunction(frames.map((f) => f.function)), blocked: new Map(), stacks: new Map() };
-        bySignature.set(id, acc);
+        acc = { id: m.id, count: 0, function: m.function, blocked: blocked(m.blocked), blockedCounts: undefined, order: [], stacks: undefined };
+        bySignature.set(m.id, acc);
       }
-      const key = visible.map((f) => `${f.file}:${f.line}`).join('\n');
-      const stack = acc.stacks.get(key);
-      if (stack) stack.count += count;
-      else acc.stacks.set(key, { count, frames: visible });
+      let sh = 0x811c9dc5;
+      for (let i = 0; i < m.visible.length; i++) {
+        const f = frames[m.visible[i]!]!;
+        sh = Math.imul(sh ^ f.line ^ f.file.length << 16, 0x01000193) ^ (sh >>> 15);
+      }
+      const visible = m.visible.length === frames.length ? frames : pick(frames, m.visible);
+      let stack = acc.stacks ? acc.stacks.get(sh) : acc.order[0];
+      while (stack && !(stack.hash === sh && sameLines(stack.frames, visible))) stack = acc.stacks ? stack.next : acc.order[acc.order.indexOf(stack) + 1];
+      if (stack) {
+        stack.count += count;
+      } else {
+        const kept = Array.from(m.visible, (i) => ({ ...frames[i]!, function: m.names[i]!, file: own(frames[i]!.file) }));
+        stack = { count, frames: kept, hash: sh, next: acc.stacks?.get(sh) };
+        acc.order.push(stack);
+        if (acc.stacks) acc.stacks.set(sh, stack);
+        else if (acc.order.length > MANY_STACKS) {
+          acc.stacks = new Map();
+          for (const x of acc.order) { x.next = acc.stacks.get(x.hash); acc.stacks.set(x.hash, x); }
+        }
+      }
+      const b = blocked(m.blocked);
+      if (b !== acc.blocked || acc.blockedCounts) {
+        acc.blockedCounts ??= new Map([[acc.blocked, acc.count]]);
+        acc.blockedCounts.set(b, (acc.blockedCounts.get(b) ?? 0) + count);
+      }
       acc.count += count;
-      acc.blocked.set(blocked, (acc.blocked.get(blocked) ?? 0) + count);
       total += count;
-      return id;
+      return m.id;
     },
     result(): GoroutineSummary {
       const signatures: Signature[] = [];
       for (const a of bySignature.values()) {
-        let top: { count: number; frames: TextFrame[] } | undefined;
-        for (const s of a.stacks.values()) if (!top || s.count > top.count) top = s;
-        signatures.push({ id: a.id, count: a.count, function: a.function, blockedOn: dominant(a.blocked), frames: top?.frames ?? [] });
+        let top: Stack | undefined;
+        for (const s of a.order) if (!top || s.count > top.count) top = s;
+        signatures.push({ id: a.id, count: a.count, function: a.function, blockedOn: a.blockedCounts ? dominant(a.blockedCounts) : a.blocked, frames: top?.frames ?? [] });
       }
       return { total, signatures: sortSignatures(signatures) };
     },
   };
 }
 
+// What is kept (memo, top stacks) holds one copy of each name and file: a
+// parser's strings are slices of its line strings, which V8 keeps whole
+// (arguments and all) while a slice lives, and 10k stacks repeat few names.
+let interned = new Map<string, string>();
+function own(s: string): string {
+  let c = interned.get(s);
+  if (c === undefined) {
+    if (interned.size >= 1 << 16) interned = new Map();
+    c = (s + ' ').slice(0, -1);
+    interned.set(c, c);
+  }
+  return c;
+}
+
+const pick = (frames: readonly TextFrame[], at: Uint32Array): TextFrame[] => Array.from(at, (i) => frames[i]!);
+
 // Go prints these only when every other frame is hidden (a goroutine that has
 // not started) or under GOTRACEBACK=system; the proto never has them.
 const TEXT_ONLY = /^runtime\.goexit$|\.gowrap\d+$/;
+const isTextOnly = (name: string) => (name.endsWith('goexit') || name.includes('.gowrap')) && TEXT_ONLY.test(name);
 
 export function debug2Summarizer(): { add(g: TextGoroutine): void; result(): { summary: GoroutineSummary; wait: WaitInfo } } {
   const acc = accumulator();
   const wait: WaitInfo = { maxWaitSeconds: new Map(), byWaitReason: new Map(), bySignature: new Map() };
   return {
     add(g) {
-      const frames = g.frames.filter((f) => !TEXT_ONLY.test(f.function));
-      const blocked = frames.length === 0 ? 'running' : blockedOnWaitReason(g.waitReason, frames.map((f) => f.function));
-      const id = acc.add(frames, 1, blocked);
+      const frames = g.frames.some((f) => isTextOnly(f.function)) ? g.frames.filter((f) => !isTextOnly(f.function)) : g.frames;
+      const id = acc.add(frames, 1, (b) => (frames.length === 0 ? 'running' : byWaitReason(g.waitReason, b)));
       const seconds = g.waitMinutes * 60;
       wait.maxWaitSeconds.set(id, Math.max(wait.maxWaitSeconds.get(id) ?? 0, seconds));
       const reason = waitReasonLabel(g.waitReason);
@@ -149,9 +250,7 @@ export function debug1Summarizer(): { add(r: Debug1Record): void; result(): Goro
       // shows no park frame: without a wait reason, "running" would be a guess.
       // Frames debug=1 could not symbolize ("#\t0x…") carry no name.
       const frames = r.frames.filter((f) => f.function !== '');
-      const names = frames.map((f) => f.function);
-      const b = names.length === 0 ? 'running' : blockedOn(names);
-      acc.add(frames, r.count, b === 'running' && names.length > 0 ? 'other' : b);
+      acc.add(frames, r.count, (b) => (frames.length === 0 ? 'running' : b === 'running' ? 'other' : b));
     },
     result: () => acc.result(),
   };

@@ -3,6 +3,7 @@
 import { ScrapeError } from '../errors.js';
 import type { ProfileIndex } from '../profile/validate.js';
 import { applicationFunction } from '../goroutine/classify.js';
+import { nameOf, NameSequenceMemo, StackNames } from '../profile/namememo.js';
 
 export interface HeapValues { inuseBytes: number; inuseObjects: number; allocBytes: number; allocObjects: number; }
 export interface HeapSite extends HeapValues { function: string; }
@@ -50,33 +51,43 @@ function valueIndexes(idx: ProfileIndex): Record<keyof HeapValues, number> {
   return out;
 }
 
+// Allocation site per name sequence, across scrapes (namememo.ts).
+const sites = new NameSequenceMemo<string>(1 << 15);
+
 export function groupHeap(idx: ProfileIndex): HeapSummary {
   const at = valueIndexes(idx);
+  const [ib, io, ab, ao] = [at.inuseBytes, at.inuseObjects, at.allocBytes, at.allocObjects];
+  const stride = idx.sampleTypes.length;
+  const { stackStart, stacks, values } = idx;
   const totals: HeapValues = { inuseBytes: 0, inuseObjects: 0, allocBytes: 0, allocObjects: 0 };
-  const functionOf = new Map<string, string>(); // location-id sequence → function
   const byFunction = new Map<string, HeapSite>();
-  for (const s of idx.profile.sample) {
-    const ids = (s.locationId ?? []) as number[];
-    const key = ids.join(',');
-    let fn = functionOf.get(key);
+  const names = new StackNames(idx.locations);
+  for (let i = 0; i < idx.sampleCount; i++) {
+    const from = stackStart[i]!;
+    const to = stackStart[i + 1]!;
+    const h = names.hash(stacks, from, to);
+    let fn = sites.get(h, names, stacks, from, to);
     if (fn === undefined) {
-      const names: string[] = [];
-      for (const id of ids) for (const f of idx.locations.get(id)!.frames) names.push(f.fn.name);
-      fn = allocationSite(names);
-      functionOf.set(key, fn);
+      const keys = names.keys(stacks, from, to);
+      fn = allocationSite(Array.from(keys, nameOf));
+      sites.set(h, keys, fn);
     }
     let site = byFunction.get(fn);
     if (!site) {
       site = { function: fn, inuseBytes: 0, inuseObjects: 0, allocBytes: 0, allocObjects: 0 };
       byFunction.set(fn, site);
     }
-    const v = s.value as number[];
-    for (const k of Object.keys(at) as (keyof HeapValues)[]) {
-      site[k] += v[at[k]]!;
-      totals[k] += v[at[k]]!;
-    }
+    const v = i * stride;
+    site.inuseBytes += values[v + ib]!;
+    site.inuseObjects += values[v + io]!;
+    site.allocBytes += values[v + ab]!;
+    site.allocObjects += values[v + ao]!;
+    totals.inuseBytes += values[v + ib]!;
+    totals.inuseObjects += values[v + io]!;
+    totals.allocBytes += values[v + ab]!;
+    totals.allocObjects += values[v + ao]!;
   }
-  const sites = [...byFunction.values()].sort((a, b) =>
+  const sorted = [...byFunction.values()].sort((a, b) =>
     b.inuseBytes - a.inuseBytes || b.allocBytes - a.allocBytes || (a.function < b.function ? -1 : 1));
-  return { totals, sites };
+  return { totals, sites: sorted };
 }

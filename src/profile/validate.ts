@@ -1,5 +1,7 @@
 // Reference checks in the spirit of pprof's Profile.CheckValid, plus string
-// table bounds. Returns lookup tables so nothing downstream re-walks the ids.
+// table bounds, over the protobufjs decoding. Returns the compact index the
+// grouping reads. fastdecode.ts does the same in one pass over the bytes and
+// falls back to this on anything it does not accept.
 import { ScrapeError } from '../errors.js';
 import type { Profile } from './decode.js';
 
@@ -9,12 +11,18 @@ export interface IndexedLocation {
   frames: { fn: IndexedFunction; line: number }[];
 }
 export interface ProfileIndex {
-  profile: Profile;
   sampleTypes: { type: string; unit: string }[];
-  locations: Map<number, IndexedLocation>;
+  sampleCount: number;
+  /** sampleCount × sampleTypes.length values, one sample after another. */
+  values: Float64Array;
+  /** Sample i's stack is stacks[stackStart[i] .. stackStart[i + 1]), leaf first. */
+  stackStart: Uint32Array;
+  /** Indexes into locations (in the profile's order), not location ids. */
+  stacks: Uint32Array;
+  locations: IndexedLocation[];
 }
 
-function invalid(message: string): never {
+export function invalid(message: string): never {
   throw new ScrapeError('validating', 'PPROF_INVALID_PROFILE', `malformed profile: ${message}`);
 }
 
@@ -51,11 +59,12 @@ export function validateProfile(p: Profile): ProfileIndex {
     functions.set(id, { name: str(f.name as number, `function ${id} name`), file: str(f.filename as number, `function ${id} filename`) });
   }
 
-  const locations = new Map<number, IndexedLocation>();
+  const locations: IndexedLocation[] = [];
+  const locationIndex = new Map<number, number>();
   for (const l of p.location) {
     const id = l.id as number;
     if (!id) invalid('found location with reserved ID=0');
-    if (locations.has(id)) invalid(`multiple locations with same id: ${id}`);
+    if (locationIndex.has(id)) invalid(`multiple locations with same id: ${id}`);
     const mid = l.mappingId as number;
     if (mid && !mappings.has(mid)) invalid(`location id: ${id} has a mapping id ${mid} that does not exist`);
     const frames = (l.line ?? []).map((ln) => {
@@ -63,19 +72,27 @@ export function validateProfile(p: Profile): ProfileIndex {
       if (!fn) invalid(`location id: ${id} has a line with function id ${ln.functionId as number} that does not exist`);
       return { fn, line: ln.line as number };
     });
-    locations.set(id, { frames });
+    locationIndex.set(id, locations.length);
+    locations.push({ frames });
   }
 
   const n = sampleTypes.length;
+  const stacks: number[] = [];
+  const stackStart = new Uint32Array(p.sample.length + 1);
+  const values = new Float64Array(p.sample.length * n);
   p.sample.forEach((s, i) => {
-    const values = s.value ?? [];
-    if (values.length !== n) invalid(`mismatch: sample ${i} has ${values.length} values vs. ${n} types`);
+    const vs = s.value ?? [];
+    if (vs.length !== n) invalid(`mismatch: sample ${i} has ${vs.length} values vs. ${n} types`);
+    vs.forEach((v, j) => { values[i * n + j] = v as number; });
     for (const lid of s.locationId ?? []) {
-      if (!locations.has(lid as number)) invalid(`sample ${i} refers to location id ${lid as number} that does not exist`);
+      const at = locationIndex.get(lid as number);
+      if (at === undefined) invalid(`sample ${i} refers to location id ${lid as number} that does not exist`);
+      stacks.push(at);
     }
+    stackStart[i + 1] = stacks.length;
   });
 
-  return { profile: p, sampleTypes, locations };
+  return { sampleTypes, sampleCount: p.sample.length, values, stackStart, stacks: Uint32Array.from(stacks), locations };
 }
 
 // A goroutine-style count profile: one sample type "<kind>/count", counts >= 0.
@@ -85,8 +102,8 @@ export function expectCountProfile(idx: ProfileIndex, kind: string): void {
     const got = t.map((x) => `${x.type}/${x.unit}`).join(', ') || 'none';
     invalid(`expected a ${kind} profile (sample type ${kind}/count), got sample types: ${got}`);
   }
-  idx.profile.sample.forEach((s, i) => {
-    const v = s.value?.[0] as number;
+  for (let i = 0; i < idx.sampleCount; i++) {
+    const v = idx.values[i]!;
     if (!(v >= 0)) invalid(`sample ${i} has a negative ${kind} count ${v}`);
-  });
+  }
 }

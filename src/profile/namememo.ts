@@ -1,0 +1,133 @@
+// What a stack's function names mean (signature id, function, blocked_on,
+// allocation site) depends on the names alone, and a target shows the same
+// stacks scrape after scrape: so those answers are memoized process-wide by
+// the stack's name sequence. Names become small integers (interned once), a
+// stack a hash of those, checked against the stored sequence on a hit.
+// Bounded: past the cap a memo starts over, and so do all of them when the
+// name table does.
+
+const MAX_NAMES = 1 << 16;
+const names: string[] = [];
+const keyOf = new Map<string, number>();
+let generation = 0;
+
+/** A process-wide number for a function name. */
+export function nameKey(name: string): number {
+  let k = keyOf.get(name);
+  if (k === undefined) {
+    if (names.length >= MAX_NAMES) { names.length = 0; keyOf.clear(); generation++; }
+    k = names.length;
+    names.push(name);
+    keyOf.set(name, k);
+  }
+  return k;
+}
+
+export const nameOf = (key: number): string => names[key]!;
+
+/** Empties every memo (lazily, on its next use). */
+export function startOver(): void {
+  generation++;
+}
+
+/** Hash of keys[start..end): FNV-style multiply-xor, mixed at the end. */
+export function hashKeys(keys: Uint32Array, start: number, end: number): number {
+  let h = 0x811c9dc5 ^ (end - start);
+  for (let i = start; i < end; i++) h = Math.imul(h ^ keys[i]!, 0x01000193) ^ (h >>> 15);
+  return finish(h);
+}
+
+function finish(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  return (h ^ (h >>> 13)) >>> 0;
+}
+
+interface Entry<V> { keys: Uint32Array; value: V; next: Entry<V> | undefined; }
+
+/**
+ * A profile's stacks (sequences of location indexes) as name sequences,
+ * without copying them: each location's frames' name keys and their hash.
+ */
+export class StackNames {
+  private readonly start: Uint32Array;
+  private readonly flat: Uint32Array;
+  private readonly locationHash: Uint32Array;
+
+  constructor(locations: readonly { frames: readonly { fn: { name: string } }[] }[]) {
+    this.start = new Uint32Array(locations.length + 1);
+    let n = 0;
+    for (let l = 0; l < locations.length; l++) { n += locations[l]!.frames.length; this.start[l + 1] = n; }
+    this.flat = new Uint32Array(n);
+    this.locationHash = new Uint32Array(locations.length);
+    n = 0;
+    for (let l = 0; l < locations.length; l++) {
+      for (const f of locations[l]!.frames) this.flat[n++] = nameKey(f.fn.name);
+      this.locationHash[l] = hashKeys(this.flat, this.start[l]!, n);
+    }
+  }
+
+  /**
+   * Hash of stack[from..to) by its locations' name hashes. The same names
+   * split differently into (inlined) locations hash differently: that only
+   * stores a sequence twice, as matches() compares the names themselves.
+   */
+  hash(stack: Uint32Array, from: number, to: number): number {
+    let h = 0x811c9dc5 ^ (to - from);
+    for (let p = from; p < to; p++) h = Math.imul(h ^ this.locationHash[stack[p]!]!, 0x01000193) ^ (h >>> 15);
+    return finish(h);
+  }
+
+  /** Whether keys is the name sequence of stack[from..to). */
+  matches(keys: Uint32Array, stack: Uint32Array, from: number, to: number): boolean {
+    let k = 0;
+    for (let p = from; p < to; p++) {
+      const l = stack[p]!;
+      const e = this.start[l + 1]!;
+      for (let q = this.start[l]!; q < e; q++) if (keys[k++] !== this.flat[q]) return false;
+    }
+    return k === keys.length;
+  }
+
+  /** The name keys of stack[from..to), leaf first, innermost inlined function first. */
+  keys(stack: Uint32Array, from: number, to: number): Uint32Array {
+    let n = 0;
+    for (let p = from; p < to; p++) n += this.start[stack[p]! + 1]! - this.start[stack[p]!]!;
+    const out = new Uint32Array(n);
+    n = 0;
+    for (let p = from; p < to; p++) {
+      const l = stack[p]!;
+      for (let q = this.start[l]!; q < this.start[l + 1]!; q++) out[n++] = this.flat[q]!;
+    }
+    return out;
+  }
+}
+
+export class NameSequenceMemo<V> {
+  private byHash = new Map<number, Entry<V>>();
+  private size = 0;
+  private generation = generation;
+
+  constructor(private readonly maxEntries: number) {}
+
+  /** The value stored for the names of stack[from..to), whose names.hash() is hash. */
+  get(hash: number, names: StackNames, stack: Uint32Array, from: number, to: number): V | undefined {
+    if (this.generation !== generation) this.clear();
+    for (let e = this.byHash.get(hash); e; e = e.next) {
+      if (names.matches(e.keys, stack, from, to)) return e.value;
+    }
+    return undefined;
+  }
+
+  /** Call after a get() that missed, with its hash. */
+  set(hash: number, keys: Uint32Array, value: V): void {
+    if (this.size >= this.maxEntries) this.clear();
+    this.byHash.set(hash, { keys, value, next: this.byHash.get(hash) });
+    this.size++;
+  }
+
+  private clear(): void {
+    this.byHash = new Map();
+    this.size = 0;
+    this.generation = generation;
+  }
+}
