@@ -3,8 +3,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ScrapeError } from '../errors.js';
-import { decodeProfile, decompress } from '../profile/decode.js';
-import { expectCountProfile, validateProfile } from '../profile/validate.js';
+import { decompress } from '../profile/decode.js';
+import { readProfile } from '../profile/fastdecode.js';
+import { expectCountProfile } from '../profile/validate.js';
 import { groupGoroutines, type Signature } from '../goroutine/signature.js';
 
 export const UPLOAD_LIMITS = Object.freeze({
@@ -71,7 +72,7 @@ export class Uploads {
     let kind: string;
     let summary: ReturnType<typeof groupGoroutines>;
     try {
-      const idx = validateProfile(decodeProfile(await decompress(body, maxDecompressedBytes)));
+      const idx = readProfile(await decompress(body, maxDecompressedBytes));
       kind = idx.sampleTypes[0]?.type === 'goroutineleak' ? 'goroutineleak' : 'goroutine';
       expectCountProfile(idx, kind);
       summary = groupGoroutines(idx);
