@@ -93,6 +93,8 @@ The send-leak grows by 2 goroutines a second; watch it climb:
   curl -s ${url}/metrics | grep '^pprof_goroutines{' | sort -t' ' -k2 -n -r | head
 What the runtime proves leaked, and where the heap sits:
   curl -s ${url}/metrics | grep -E '^pprof_goroutines_leaked|^pprof_heap_inuse_bytes'
+The same target the way Prometheus' multi-target relabelling asks for it:
+  curl -s '${url}/probe?target=${leakyUrl.replace('http://', '')}' | grep -E '^probe_|^pprof_goroutines{'
 
 Press Ctrl-C to stop.
 `);
