@@ -156,7 +156,7 @@ export class Exporter {
       const answer = await probe({
         config, allowlist: this.allowlist, resolver: this.resolver, background: this.background,
         context: (t) => this.context(t, deadlineMs),
-      }, query, deadlineMs);
+      }, query);
       this.probes.add(answer.module, answer.outcome);
       if (answer.result) {
         this.noteResult(answer.result);

@@ -78,7 +78,7 @@ export function probeTarget(module: ModuleConfig, origin: string): TargetConfig 
 const text = (status: number, outcome: ProbeOutcome, module: string, body: string, headers?: Record<string, string>): ProbeAnswer =>
   ({ status, outcome, module, contentType: 'text/plain; charset=utf-8', body: `${body}\n`, ...(headers && { headers }) });
 
-export async function probe(deps: ProbeDeps, query: Record<string, unknown>, deadlineMs: number): Promise<ProbeAnswer> {
+export async function probe(deps: ProbeDeps, query: Record<string, unknown>): Promise<ProbeAnswer> {
   const start = performance.now();
   const param = (k: string): string | undefined => {
     const v = query[k];
@@ -111,7 +111,7 @@ export async function probe(deps: ProbeDeps, query: Record<string, unknown>, dea
     // A name that does not resolve is a failed probe (the scrape reports it), not the caller's mistake.
     if (!err.unresolved) return text(403, 'denied', module.name, `target not allowed: ${err.message}`);
   }
-  const result = await scrapeTarget(target, { ...deps.context(target), deadlineMs });
+  const result = await scrapeTarget(target, deps.context(target));
   return render(target, module, result, deps, start);
 }
 

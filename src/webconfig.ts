@@ -14,14 +14,15 @@ const CLIENT_AUTH = ['NoClientCert', 'VerifyClientCertIfGiven', 'RequireAndVerif
 const TLS_VERSIONS = { TLS12: 'TLSv1.2', TLS13: 'TLSv1.3' } as const;
 
 const file = z.string().min(1, { error: 'must not be empty' });
+const tlsVersion = z.enum(Object.keys(TLS_VERSIONS) as ['TLS12', 'TLS13'], { error: 'must be TLS12 or TLS13' });
 const schema = z.strictObject({
   tls_server_config: z.strictObject({
     cert_file: file,
     key_file: file,
     client_auth_type: z.enum(CLIENT_AUTH, { error: `must be one of ${CLIENT_AUTH.join(', ')}` }).optional(),
     client_ca_file: file.optional(),
-    min_version: z.enum(Object.keys(TLS_VERSIONS) as ['TLS12', 'TLS13'], { error: 'must be TLS12 or TLS13' }).optional(),
-    max_version: z.enum(Object.keys(TLS_VERSIONS) as ['TLS12', 'TLS13'], { error: 'must be TLS12 or TLS13' }).optional(),
+    min_version: tlsVersion.optional(),
+    max_version: tlsVersion.optional(),
   }).nullish(),
   http_server_config: z.strictObject({
     headers: z.record(z.string(), z.string()).optional(),
