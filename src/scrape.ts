@@ -3,8 +3,7 @@
 // a broken source drops only its own series.
 import type { Source, TargetConfig } from './config.js';
 import { ScrapeError } from './errors.js';
-import { decompress } from './profile/decode.js';
-import { readProfile } from './profile/fastdecode.js';
+import { readGzippedProfile } from './profile/fastdecode.js';
 import { expectCountProfile, type ProfileIndex } from './profile/validate.js';
 import { fetchStream } from './fetch.js';
 import { redact, type HttpClient, type Prepared } from './client.js';
@@ -112,8 +111,7 @@ export async function runSource<T>(
 }
 
 export async function profile(f: Fetcher, path: string, target: TargetConfig): Promise<ProfileIndex> {
-  const raw = await decompress(await f.get(path), target.maxDecompressedBytes);
-  return readProfile(raw);
+  return readGzippedProfile(await f.get(path), target.maxDecompressedBytes);
 }
 
 function parseJson(body: Buffer, what: string): unknown {

@@ -9,11 +9,16 @@
 // decodes the same bytes. So a profile it accepts yields exactly the
 // reference's index, and a broken one the reference's error message.
 import $protobuf from './proto/runtime.js';
-import { decodeProfile } from './decode.js';
+import { decodeProfile, decompress } from './decode.js';
 import { validateProfile, type IndexedFunction, type IndexedLocation, type ProfileIndex } from './validate.js';
 
 const GIVE_UP = new Error('fast profile decoder: not handled here'); // never escapes readProfile
 const { readStrict } = $protobuf.util.utf8;
+
+/** A gzipped profile as served by net/http/pprof: gunzip (capped), decode, validate. */
+export async function readGzippedProfile(body: Uint8Array, maxDecompressedBytes: number): Promise<ProfileIndex> {
+  return readProfile(await decompress(body, maxDecompressedBytes));
+}
 
 /** Decode and validate a profile.proto message (gunzipped). Throws the reference path's ScrapeErrors. */
 export function readProfile(buf: Uint8Array): ProfileIndex {

@@ -3,8 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ScrapeError } from '../errors.js';
-import { decompress } from '../profile/decode.js';
-import { readProfile } from '../profile/fastdecode.js';
+import { readGzippedProfile } from '../profile/fastdecode.js';
 import { expectCountProfile } from '../profile/validate.js';
 import { groupGoroutines, type Signature } from '../goroutine/signature.js';
 
@@ -72,7 +71,7 @@ export class Uploads {
     let kind: string;
     let summary: ReturnType<typeof groupGoroutines>;
     try {
-      const idx = readProfile(await decompress(body, maxDecompressedBytes));
+      const idx = await readGzippedProfile(body, maxDecompressedBytes);
       kind = idx.sampleTypes[0]?.type === 'goroutineleak' ? 'goroutineleak' : 'goroutine';
       expectCountProfile(idx, kind);
       summary = groupGoroutines(idx);
