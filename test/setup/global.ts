@@ -4,7 +4,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { hadolintBin, helmBin, kubeconformBin, K8S_VERSIONS, schemaLocations, tool } from './paths.mjs';
+import {
+  alertmanager3Bin, hadolintBin, helmBin, kubeconformBin, K8S_VERSIONS, prometheus3Bin, promtool3Bin, schemaLocations, tool,
+} from './paths.mjs';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -13,6 +15,10 @@ declare module 'vitest' {
     promtool: string;
     prometheus: string;
     alertmanager: string;
+    /** Prometheus 3.16 and Alertmanager 0.35, built from the Go module proxy. */
+    promtool3: string;
+    prometheus3: string;
+    alertmanager3: string;
     helm: string;
     kubeconform: string;
     hadolint: string;
@@ -47,9 +53,12 @@ export default function setup(project: TestProject): void {
     found[name] = path;
   }
   // The chart's tools are pinned (never taken from PATH): exact versions, exact messages.
-  for (const path of [helmBin(), kubeconformBin(), hadolintBin()]) {
+  for (const path of [helmBin(), kubeconformBin(), hadolintBin(), promtool3Bin(), prometheus3Bin(), alertmanager3Bin()]) {
     if (!existsSync(path)) throw new Error(`${path} not found: run \`node test/setup/tools.mjs\` (npm test does) to install it`);
   }
+  project.provide('promtool3', promtool3Bin());
+  project.provide('prometheus3', prometheus3Bin());
+  project.provide('alertmanager3', alertmanager3Bin());
   project.provide('helm', helmBin());
   project.provide('kubeconform', kubeconformBin());
   project.provide('hadolint', hadolintBin());

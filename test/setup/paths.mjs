@@ -39,6 +39,14 @@ export const KUBERNETES_VALIDATE = '1.37.0'; // PyPI: ships the Kubernetes JSON 
 export const K8S_VERSIONS = ['1.25.0', '1.37.0']; // the chart's kubeVersion floor, and the newest schemas
 export const PROMETHEUS_OPERATOR = 'v0.85.0'; // Go module with the monitoring.coreos.com CRDs
 
+// Current Prometheus and Alertmanager, built from the Go module proxy (Debian's
+// 2.42 and 0.25 stay as the oldest supported). prometheus/prometheus v0.316.0 is 3.16.
+export const PROMETHEUS3 = { module: 'github.com/prometheus/prometheus', version: 'v0.316.0', release: '3.16.0' };
+export const ALERTMANAGER = { module: 'github.com/prometheus/alertmanager', version: 'v0.35.0' };
+
+export function promtool3Bin() { return join(toolsDir(), `promtool-${PROMETHEUS3.version}`); }
+export function prometheus3Bin() { return join(toolsDir(), `prometheus-${PROMETHEUS3.version}`); }
+export function alertmanager3Bin() { return join(toolsDir(), `alertmanager-${ALERTMANAGER.version}`); }
 export function helmBin() { return join(toolsDir(), `helm-${HELM.version}`); }
 export function kubeconformBin() { return join(toolsDir(), `kubeconform-${KUBECONFORM}`); }
 export function hadolintBin() { return join(toolsDir(), `hadolint-${HADOLINT}`); }

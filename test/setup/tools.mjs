@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import {
   cacheDir, chromiumPath, toolsDir, which, HELM, KUBECONFORM, HADOLINT, KUBERNETES_VALIDATE, K8S_VERSIONS, PROMETHEUS_OPERATOR,
-  helmBin, kubeconformBin, hadolintBin,
+  helmBin, kubeconformBin, hadolintBin, PROMETHEUS3, ALERTMANAGER, promtool3Bin, prometheus3Bin, alertmanager3Bin,
 } from './paths.mjs';
 import { crdSchemas, standaloneKinds } from './schemas.mjs';
 
@@ -195,6 +195,11 @@ ensureGoTool('helm', 'helm.sh/helm/v3/cmd/helm', HELM.version, helmBin(), [
   `-X helm.sh/helm/v3/internal/version.version=${HELM.version}`,
   ...['pkg/lint/rules', 'pkg/chartutil'].flatMap((p) => [`-X helm.sh/helm/v3/${p}.k8sVersionMajor=1`, `-X helm.sh/helm/v3/${p}.k8sVersionMinor=${HELM.k8sMinor}`]),
 ].join(' '));
+// Current Prometheus 3.x and Alertmanager 0.3x: the E2E and rule tests run on these too.
+const promVersion = (v) => `-s -w -X github.com/prometheus/common/version.Version=${v}`;
+ensureGoTool('promtool', `${PROMETHEUS3.module}/cmd/promtool`, PROMETHEUS3.version, promtool3Bin(), promVersion(PROMETHEUS3.release));
+ensureGoTool('prometheus', `${PROMETHEUS3.module}/cmd/prometheus`, PROMETHEUS3.version, prometheus3Bin(), promVersion(PROMETHEUS3.release));
+ensureGoTool('alertmanager', `${ALERTMANAGER.module}/cmd/alertmanager`, ALERTMANAGER.version, alertmanager3Bin(), promVersion(ALERTMANAGER.version.slice(1)));
 ensureGoTool('kubeconform', 'github.com/yannh/kubeconform/cmd/kubeconform', KUBECONFORM, kubeconformBin());
 ensureHadolint();
 ensureSchemas();
