@@ -1,15 +1,24 @@
-// Sources too costly for the scrape path, fetched in the background on their
-// own intervals and served from their last result with its age:
-// - goroutine_debug2: the ?debug=2 dump stops the target's world (once per
-//   buffer doubling), so only every debug2_interval and only while the last
-//   known goroutine count is under debug2_max_goroutines;
-// - goroutineleak: each fetch runs a full GC in the target; a target without
-//   the profile (404) is asked again only every hour.
+// Sources too costly for the scrape path: both stop the target's world, so
+// they are fetched in the background on their own intervals, served from
+// their last result with its age, and only under limits measured on real Go
+// programs (npm run bench:stall; README "Wait times and proven leaks"):
+// - goroutine_debug2: the ?debug=2 dump stops the world for the whole dump,
+//   so only while the last goroutine count is under debug2_max_goroutines;
+// - goroutineleak: each fetch runs a GC that detects leaks with the world
+//   stopped, linear in goroutines and quadratic in those waiting on one
+//   sync object, so only under goroutineleak_max_goroutines and
+//   goroutineleak_max_sync_waiters; a target without the profile (404) is
+//   asked again only every hour.
+// Closing the connection does not stop the target's GC, so the only defence
+// is not to ask: a fetch that took longer than costly_fetch_backoff_after
+// doubles the next wait (up to MAX_BACKOFF), and one target never serves two
+// costly fetches at once, whatever names (static, probed, modules) it has.
 import type { HttpClient } from './client.js';
 import type { TargetConfig } from './config.js';
 import type { Logger } from './log.js';
 import { expectCountProfile } from './profile/validate.js';
 import { groupGoroutines, type GoroutineSummary } from './goroutine/signature.js';
+import type { BlockedOn } from './goroutine/classify.js';
 import { debug2Summarizer, type WaitInfo } from './goroutine/text.js';
 import { parseDebug2 } from './text/debug2.js';
 import { PATHS, profile, runSource, type SourceResult } from './scrape.js';
@@ -18,8 +27,24 @@ import { PATHS, profile, runSource, type SourceResult } from './scrape.js';
 const DEBUG2_MAX_BYTES = 65 * 2 ** 20;
 const BACKGROUND_TIMEOUT_MS = 60_000;
 const UNSUPPORTED_RETRY_MS = 3_600_000;
+/** The back-off never stretches a source's interval more than this. */
+export const MAX_BACKOFF = 16;
 
-export type SkipReason = 'too_many_goroutines' | 'goroutine_count_unknown';
+export type CostlySource = 'goroutine_debug2' | 'goroutineleak';
+export const SKIP_REASONS = ['goroutine_count_unknown', 'too_many_goroutines', 'too_many_sync_waiters', 'backoff'] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
+
+/** Waits the goroutineleak GC walks per waiter queue of one sync object: its quadratic part. */
+const SYNC_WAITS: ReadonlySet<BlockedOn> = new Set(['mutex', 'rwmutex', 'waitgroup', 'cond']);
+
+/** What the last goroutine profile says about the cost of a costly fetch. */
+export interface GoroutineCount { goroutines: number; syncWaiters: number; }
+
+export function goroutineCount(summary: GoroutineSummary): GoroutineCount {
+  let syncWaiters = 0;
+  for (const s of summary.signatures) if (SYNC_WAITS.has(s.blockedOn)) syncWaiters += s.count;
+  return { goroutines: summary.total, syncWaiters };
+}
 
 export interface Debug2Snapshot {
   atMs: number; // Date.now() when the dump was read
@@ -31,10 +56,33 @@ export interface Debug2Snapshot {
 
 export interface LeakSnapshot { atMs: number; summary: GoroutineSummary; }
 
+export interface CostlyState<T> {
+  /** performance.now() when the last fetch was started or skipped for its limits. */
+  lastAttemptMs?: number;
+  waitingForCount?: boolean;
+  inFlight: boolean;
+  result?: SourceResult<T>;
+  last?: T;
+  skipped: Map<SkipReason, number>;
+  /** Seconds the last fetch took, failed or not: what it cost the target. */
+  lastFetchSeconds?: number;
+  /** The interval is multiplied by this after slow fetches; 1 after a fast one. */
+  backoff: number;
+  /** Base intervals already counted as `backoff` skips since the last attempt. */
+  backoffSkipsCounted: number;
+}
+
 export interface TargetBackground {
-  lastKnownGoroutines?: number;
-  debug2: { lastAttemptMs?: number; waitingForCount?: boolean; inFlight: boolean; result?: SourceResult<Debug2Snapshot>; last?: Debug2Snapshot; skipped: Map<SkipReason, number> };
-  leak: { lastAttemptMs?: number; inFlight: boolean; result?: SourceResult<LeakSnapshot>; last?: LeakSnapshot; supported?: boolean };
+  count?: GoroutineCount;
+  debug2: CostlyState<Debug2Snapshot>;
+  leak: CostlyState<LeakSnapshot> & { supported?: boolean };
+}
+
+const costly = <T>(): CostlyState<T> => ({ inFlight: false, skipped: new Map(), backoff: 1, backoffSkipsCounted: 0 });
+
+/** One process behind however many target names: the origin is what a costly fetch stops. */
+function processKey(t: TargetConfig): string {
+  return new URL(t.url).origin;
 }
 
 export interface BackgroundDeps {
@@ -47,6 +95,8 @@ export interface BackgroundDeps {
 
 export class BackgroundSampler {
   private readonly state = new Map<string, TargetBackground>();
+  /** Processes with a costly fetch in flight. */
+  private readonly busy = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private readonly running = new Set<Promise<void>>();
 
@@ -70,14 +120,19 @@ export class BackgroundSampler {
   private of(name: string): TargetBackground {
     let s = this.state.get(name);
     if (!s) {
-      s = { debug2: { inFlight: false, skipped: new Map() }, leak: { inFlight: false } };
+      s = { debug2: costly(), leak: costly() };
       this.state.set(name, s);
     }
     return s;
   }
 
-  noteGoroutines(name: string, count: number): void {
-    this.of(name).lastKnownGoroutines = count;
+  /**
+   * The last goroutine profile of a target, or undefined when that scrape
+   * failed: the limits of its costly fetches are checked against it, and
+   * without one nothing costly is fetched.
+   */
+  noteGoroutines(name: string, summary: GoroutineSummary | undefined): void {
+    this.of(name).count = summary && goroutineCount(summary);
   }
 
   /** Start whatever is due; returns when those attempts are done (for tests). */
@@ -89,37 +144,75 @@ export class BackgroundSampler {
     for (const t of targets) {
       const s = this.of(t.name);
       if (t.sources.includes('goroutine_debug2')) {
-        const d = s.debug2;
-        const n = s.lastKnownGoroutines;
-        if (n === undefined) {
-          // Not scraped yet: try again on the next tick, counting the wait once.
-          if (!d.waitingForCount) this.skip(t, d, 'goroutine_count_unknown', n);
-          d.waitingForCount = true;
-        } else if (!d.inFlight && (d.lastAttemptMs === undefined || now - d.lastAttemptMs >= t.debug2IntervalSeconds * 1000)) {
-          d.waitingForCount = false;
-          d.lastAttemptMs = now;
-          if (n > t.debug2MaxGoroutines) {
-            this.skip(t, d, 'too_many_goroutines', n);
-          } else {
-            jobs.push(this.track(this.debug2(t, s)));
-          }
-        }
+        const job = this.consider(t, s, 'goroutine_debug2', now);
+        if (job) jobs.push(job);
       }
       if (t.sources.includes('goroutineleak')) {
-        const l = s.leak;
-        const every = l.supported === false ? Math.max(UNSUPPORTED_RETRY_MS, t.goroutineleakIntervalSeconds * 1000) : t.goroutineleakIntervalSeconds * 1000;
-        if (!l.inFlight && (l.lastAttemptMs === undefined || now - l.lastAttemptMs >= every)) {
-          l.lastAttemptMs = now;
-          jobs.push(this.track(this.leak(t, s)));
-        }
+        const job = this.consider(t, s, 'goroutineleak', now);
+        if (job) jobs.push(job);
       }
     }
     await Promise.all(jobs);
   }
 
-  private skip(t: TargetConfig, d: TargetBackground['debug2'], reason: SkipReason, goroutines: number | undefined): void {
-    d.skipped.set(reason, (d.skipped.get(reason) ?? 0) + 1);
-    this.deps.logger.debug({ target: t.name, reason, goroutines, limit: t.debug2MaxGoroutines }, 'debug=2 dump skipped');
+  private consider(t: TargetConfig, s: TargetBackground, source: CostlySource, now: number): Promise<void> | undefined {
+    const leak = source === 'goroutineleak';
+    const c: CostlyState<unknown> = leak ? s.leak : s.debug2;
+    if (c.inFlight) return undefined;
+    const base = (leak ? t.goroutineleakIntervalSeconds : t.debug2IntervalSeconds) * 1000;
+    if (c.lastAttemptMs !== undefined) {
+      const since = now - c.lastAttemptMs;
+      if (leak && s.leak.supported === false) {
+        if (since < Math.max(UNSUPPORTED_RETRY_MS, base)) return undefined;
+      } else if (since < base * c.backoff) {
+        // Held back after a slow fetch: each base interval that passes is a skip.
+        const periods = Math.floor(since / base);
+        for (; c.backoffSkipsCounted < periods; c.backoffSkipsCounted++) this.skip(t, source, c, 'backoff', s.count);
+        return undefined;
+      }
+    }
+    const count = s.count;
+    if (!count) {
+      // No goroutine profile (yet, or the last scrape failed): try again on the next tick, counting the wait once.
+      if (!c.waitingForCount) this.skip(t, source, c, 'goroutine_count_unknown', count);
+      c.waitingForCount = true;
+      return undefined;
+    }
+    c.waitingForCount = false;
+    const key = processKey(t);
+    if (this.busy.has(key)) return undefined; // the other costly fetch first; due again on the next tick
+    c.lastAttemptMs = now;
+    c.backoffSkipsCounted = 0;
+    if (count.goroutines > (leak ? t.goroutineleakMaxGoroutines : t.debug2MaxGoroutines)) {
+      this.skip(t, source, c, 'too_many_goroutines', count);
+      return undefined;
+    }
+    if (leak && count.syncWaiters > t.goroutineleakMaxSyncWaiters) {
+      this.skip(t, source, c, 'too_many_sync_waiters', count);
+      return undefined;
+    }
+    this.busy.add(key);
+    c.inFlight = true;
+    const started = performance.now();
+    const work = leak ? this.leak(t, s) : this.debug2(t, s);
+    return this.track(work.finally(() => {
+      const seconds = (performance.now() - started) / 1000;
+      c.inFlight = false;
+      this.busy.delete(key);
+      if (leak && s.leak.supported === false) return;
+      c.lastFetchSeconds = seconds;
+      const slow = seconds > t.costlyFetchBackoffAfterSeconds;
+      c.backoff = slow ? Math.min(c.backoff * 2, MAX_BACKOFF) : 1;
+      if (slow) {
+        this.deps.logger.warn({ target: t.name, source, seconds: Number(seconds.toFixed(3)), backoff: c.backoff },
+          'costly fetch was slow, waiting longer before the next one');
+      }
+    }));
+  }
+
+  private skip(t: TargetConfig, source: CostlySource, c: CostlyState<unknown>, reason: SkipReason, count: GoroutineCount | undefined): void {
+    c.skipped.set(reason, (c.skipped.get(reason) ?? 0) + 1);
+    this.deps.logger.debug({ target: t.name, source, reason, goroutines: count?.goroutines, syncWaiters: count?.syncWaiters }, 'costly fetch skipped');
   }
 
   private track(p: Promise<void>): Promise<void> {
@@ -132,46 +225,36 @@ export class BackgroundSampler {
   }
 
   private async debug2(t: TargetConfig, s: TargetBackground): Promise<void> {
-    s.debug2.inFlight = true;
-    try {
-      const result = await runSource('goroutine_debug2', t, this.ctx(t), async (f): Promise<Debug2Snapshot> => {
-        const acc = debug2Summarizer();
-        const r = await parseDebug2(f.stream(PATHS.goroutineDebug2, DEBUG2_MAX_BYTES, 'text/plain'), (g) => acc.add(g));
-        const { summary, wait } = acc.result();
-        return { atMs: Date.now(), summary, wait, truncated: r.truncated, goroutines: r.goroutines };
-      });
-      s.debug2.result = result;
-      if (result.data) s.debug2.last = result.data;
-      this.deps.onResult(t, result);
-    } finally {
-      s.debug2.inFlight = false;
-    }
+    const result = await runSource('goroutine_debug2', t, this.ctx(t), async (f): Promise<Debug2Snapshot> => {
+      const acc = debug2Summarizer();
+      const r = await parseDebug2(f.stream(PATHS.goroutineDebug2, DEBUG2_MAX_BYTES, 'text/plain'), (g) => acc.add(g));
+      const { summary, wait } = acc.result();
+      return { atMs: Date.now(), summary, wait, truncated: r.truncated, goroutines: r.goroutines };
+    });
+    s.debug2.result = result;
+    if (result.data) s.debug2.last = result.data;
+    this.deps.onResult(t, result);
   }
 
   private async leak(t: TargetConfig, s: TargetBackground): Promise<void> {
-    s.leak.inFlight = true;
-    try {
-      const result = await runSource('goroutineleak', t, this.ctx(t), async (f): Promise<LeakSnapshot> => {
-        const idx = await profile(f, PATHS.goroutineleak, t);
-        expectCountProfile(idx, 'goroutineleak');
-        return { atMs: Date.now(), summary: groupGoroutines(idx) };
-      });
-      if (result.error?.httpStatus === 404) {
-        if (s.leak.supported !== false) {
-          this.deps.logger.info({ target: t.name, source: 'goroutineleak' },
-            'target has no goroutineleak profile (Go 1.26 with GOEXPERIMENT=goroutineleakprofile, or Go 1.27+); asking again hourly');
-        }
-        s.leak.supported = false;
-        s.leak.result = undefined;
-        s.leak.last = undefined;
-        return;
+    const result = await runSource('goroutineleak', t, this.ctx(t), async (f): Promise<LeakSnapshot> => {
+      const idx = await profile(f, PATHS.goroutineleak, t);
+      expectCountProfile(idx, 'goroutineleak');
+      return { atMs: Date.now(), summary: groupGoroutines(idx) };
+    });
+    if (result.error?.httpStatus === 404) {
+      if (s.leak.supported !== false) {
+        this.deps.logger.info({ target: t.name, source: 'goroutineleak' },
+          'target has no goroutineleak profile (Go 1.26 with GOEXPERIMENT=goroutineleakprofile, or Go 1.27+); asking again hourly');
       }
-      s.leak.supported = true;
-      s.leak.result = result;
-      if (result.data) s.leak.last = result.data;
-      this.deps.onResult(t, result);
-    } finally {
-      s.leak.inFlight = false;
+      s.leak.supported = false;
+      s.leak.result = undefined;
+      s.leak.last = undefined;
+      return;
     }
+    s.leak.supported = true;
+    s.leak.result = result;
+    if (result.data) s.leak.last = result.data;
+    this.deps.onResult(t, result);
   }
 }

@@ -21,6 +21,9 @@ export interface Limits {
   debug2IntervalSeconds: number;
   debug2MaxGoroutines: number;
   goroutineleakIntervalSeconds: number;
+  goroutineleakMaxGoroutines: number;
+  goroutineleakMaxSyncWaiters: number;
+  costlyFetchBackoffAfterSeconds: number;
 }
 
 /** Prometheus' http_config, the parts a pprof endpoint needs. Secrets stay in files, read per request. */
@@ -76,12 +79,14 @@ export const DEFAULT_GLOBAL: Readonly<GlobalConfig> = Object.freeze({
   sources: [...SOURCES],
   topHeapFunctions: 100,
   maxExpvarMetrics: 100,
-  // debug=2 stops the target's world: ~70-150 ms per pause at 10k goroutines
-  // (1.2-1.4 s at 100k), so by default only below 10k and every 5 minutes.
+  // Both costly sources stop the target's world; the limits keep the longest
+  // stop under ~50 ms as measured by npm run bench:stall (README table).
   debug2IntervalSeconds: 300,
-  debug2MaxGoroutines: 10000,
-  // Each goroutineleak fetch runs a full GC in the target.
+  debug2MaxGoroutines: 1000,
   goroutineleakIntervalSeconds: 300,
+  goroutineleakMaxGoroutines: 10000,
+  goroutineleakMaxSyncWaiters: 1000,
+  costlyFetchBackoffAfterSeconds: 1,
 });
 
 export class ConfigError extends Error {
@@ -194,6 +199,9 @@ const limits = {
   debug2_interval: duration(true).optional(),
   debug2_max_goroutines: count(1, 10_000_000).optional(),
   goroutineleak_interval: duration(true).optional(),
+  goroutineleak_max_goroutines: count(1, 10_000_000).optional(),
+  goroutineleak_max_sync_waiters: count(0, 10_000_000).optional(),
+  costly_fetch_backoff_after: duration(true).optional(),
   max_profile_bytes: byteSize.optional(),
   max_decompressed_bytes: byteSize.optional(),
 };
@@ -312,6 +320,9 @@ function limitsOf(raw: RawLimits, base: Limits): Limits {
     debug2IntervalSeconds: raw.debug2_interval ?? base.debug2IntervalSeconds,
     debug2MaxGoroutines: raw.debug2_max_goroutines ?? base.debug2MaxGoroutines,
     goroutineleakIntervalSeconds: raw.goroutineleak_interval ?? base.goroutineleakIntervalSeconds,
+    goroutineleakMaxGoroutines: raw.goroutineleak_max_goroutines ?? base.goroutineleakMaxGoroutines,
+    goroutineleakMaxSyncWaiters: raw.goroutineleak_max_sync_waiters ?? base.goroutineleakMaxSyncWaiters,
+    costlyFetchBackoffAfterSeconds: raw.costly_fetch_backoff_after ?? base.costlyFetchBackoffAfterSeconds,
   };
 }
 

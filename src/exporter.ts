@@ -119,7 +119,7 @@ export class Exporter {
   private noteResult(r: TargetResult): void {
     for (const s of sourceResults(r)) this.noteFailure(r.target, s);
     const g = r.goroutine?.data;
-    if (g) this.background.noteGoroutines(r.target.name, g.total);
+    if (r.goroutine) this.background.noteGoroutines(r.target.name, g);
     if (g?.fallbackReason) {
       this.logger.warn({ target: r.target.name, source: 'goroutine', err: g.fallbackReason }, 'goroutine profile undecodable, used ?debug=1 text');
     }

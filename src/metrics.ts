@@ -138,13 +138,26 @@ function renderBackground(r: Registry, targets: readonly TargetConfig[], backgro
   const leaked = gauge(r, METRICS.leaked);
   const leakAge = gauge(r, METRICS.leakAge);
   const supported = gauge(r, METRICS.sourceSupported);
-  const skipped = counter(r, METRICS.debug2Skipped);
+  const skipped = counter(r, METRICS.costlySkipped);
+  const costlyDuration = gauge(r, METRICS.costlyDuration);
+  const backoff = gauge(r, METRICS.costlyBackoff);
+  const limit = gauge(r, METRICS.costlyLimit);
   const now = Date.now();
   for (const t of targets) {
     const bg = background.get(t.name);
     if (!bg) continue;
     const target = t.name;
-    for (const [reason, n] of bg.debug2.skipped) skipped.inc({ target, reason }, n);
+    for (const [source, c] of [['goroutine_debug2', bg.debug2], ['goroutineleak', bg.leak]] as const) {
+      if (!t.sources.includes(source)) continue;
+      for (const [reason, n] of c.skipped) skipped.inc({ target, source, reason }, n);
+      if (c.lastFetchSeconds !== undefined) costlyDuration.set({ target, source }, c.lastFetchSeconds);
+      backoff.set({ target, source }, c.backoff);
+    }
+    if (t.sources.includes('goroutine_debug2')) limit.set({ target, source: 'goroutine_debug2', limit: 'goroutines' }, t.debug2MaxGoroutines);
+    if (t.sources.includes('goroutineleak')) {
+      limit.set({ target, source: 'goroutineleak', limit: 'goroutines' }, t.goroutineleakMaxGoroutines);
+      limit.set({ target, source: 'goroutineleak', limit: 'sync_waiters' }, t.goroutineleakMaxSyncWaiters);
+    }
     const d = bg.debug2.last;
     if (d) {
       truncated.set({ target }, d.truncated ? 1 : 0);

@@ -28,6 +28,7 @@ describe('goroutineleak', () => {
   });
 
   it('publishes what the runtime proves leaked: the send leak and the nil channel, not the pool', async () => {
+    await exp.scrape(); // its goroutine count is what the fetch's limits are checked against
     await exp.exporter.background.tick();
     const s = parseMetrics((await exp.scrape()).text);
     const leaked = select(s, 'pprof_goroutines_leaked', { target: 'leaky' });
@@ -61,6 +62,7 @@ describe('goroutineleak on a Go without it', () => {
     });
     const exp = await startExporter(configFor([{ name: 'old', url: target.url, sources: ['goroutine', 'goroutineleak'], goroutineleak_interval: '1s' }]));
     cleanup.push(() => exp.close(), () => target.close(), () => base.close());
+    await exp.scrape();
     const t0 = performance.now();
     await exp.exporter.background.tick(t0);
     await exp.exporter.background.tick(t0 + 2000);
@@ -102,8 +104,11 @@ describe('debug=2 sampling', () => {
     await exp.exporter.background.tick(t0 + 122_000);
     expect(dumps()).toBe(0);
     const s = parseMetrics((await exp.scrape()).text);
-    expect(one(s, 'pprof_exporter_debug2_skipped_total', { target: 't', reason: 'goroutine_count_unknown' }).value).toBe(1);
-    expect(one(s, 'pprof_exporter_debug2_skipped_total', { target: 't', reason: 'too_many_goroutines' }).value).toBe(2);
+    const skipped = { target: 't', source: 'goroutine_debug2' };
+    expect(one(s, 'pprof_exporter_costly_fetch_skipped_total', { ...skipped, reason: 'goroutine_count_unknown' }).value).toBe(1);
+    expect(one(s, 'pprof_exporter_costly_fetch_skipped_total', { ...skipped, reason: 'too_many_goroutines' }).value).toBe(2);
+    expect(one(s, 'pprof_exporter_costly_fetch_limit', { ...skipped, limit: 'goroutines' }).value).toBe(10);
+    expect(select(s, 'pprof_exporter_costly_fetch_duration_seconds')).toEqual([]);
     expect(select(s, 'pprof_goroutine_dump_age_seconds')).toEqual([]);
   });
 
@@ -125,6 +130,144 @@ describe('debug=2 sampling', () => {
     expect(one(s, 'pprof_exporter_scrape_success', { target: 't', source: 'goroutine_debug2' }).value).toBe(1);
     await exp.exporter.background.tick(t0 + 61_000);
     expect(dumps()).toBe(2);
+  });
+});
+
+// A real Go program behind a forwarding server that counts (and can delay or
+// hold) the costly requests, so a test sees what the exporter asked the target.
+async function countingProxy(upstream: string) {
+  const asked = { goroutineleak: 0, debug2: 0 };
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const ctl = { delayMs: 0 };
+  const server = await startServer((req, res) => {
+    const path = req.url ?? '/';
+    const kind = path.startsWith('/debug/pprof/goroutineleak') ? 'goroutineleak' : path.includes('debug=2') ? 'debug2' : undefined;
+    const costly = kind !== undefined;
+    if (kind) asked[kind]++;
+    if (costly) maxInFlight = Math.max(maxInFlight, ++inFlight);
+    (async () => {
+      if (costly && ctl.delayMs > 0) await sleep(ctl.delayMs);
+      const r = await fetch(`${upstream}${path}`);
+      res.statusCode = r.status;
+      res.setHeader('content-type', r.headers.get('content-type') ?? 'application/octet-stream');
+      res.end(Buffer.from(await r.arrayBuffer()));
+    })().catch(() => res.destroy()).finally(() => { if (costly) inFlight--; });
+  });
+  return { ...server, asked, ctl, maxInFlight: () => maxInFlight };
+}
+
+describe('costly fetches: limits from the last goroutine profile', () => {
+  let leaky: Leaky;
+  beforeAll(async () => {
+    // 20 goroutines wait on one sync.Mutex (the goroutineleak GC's quadratic part), 5 leak a chan send.
+    leaky = await startLeaky(['-sendleak=5', '-mutexleak=20', '-pool=4'], {}, inject('leakyLeakProfileBin'));
+  });
+  afterAll(async () => {
+    await leaky?.stop();
+  });
+
+  it('fetches goroutineleak below its limits, skips it above them, and counts each skip with its reason', async () => {
+    const below = await countingProxy(leaky.url);
+    const waiters = await countingProxy(leaky.url);
+    const many = await countingProxy(leaky.url);
+    const leakOnly = { sources: ['goroutine', 'goroutineleak'], goroutineleak_interval: '1m' };
+    const exp = await startExporter(configFor([
+      { name: 'below', url: below.url, ...leakOnly, goroutineleak_max_sync_waiters: 100 },
+      { name: 'waiters', url: waiters.url, ...leakOnly, goroutineleak_max_sync_waiters: 10 },
+      { name: 'many', url: many.url, ...leakOnly, goroutineleak_max_goroutines: 10 },
+    ]));
+    cleanup.push(() => exp.close(), () => below.close(), () => waiters.close(), () => many.close());
+    const t0 = performance.now();
+    await exp.exporter.background.tick(t0); // before any goroutine profile: nothing costly is asked
+    await exp.scrape();
+    await exp.exporter.background.tick(t0 + 1000);
+    await exp.exporter.background.tick(t0 + 61_000);
+    expect([below.asked.goroutineleak, waiters.asked.goroutineleak, many.asked.goroutineleak]).toEqual([2, 0, 0]);
+
+    const s = parseMetrics((await exp.scrape()).text);
+    const skips = (target: string) => Object.fromEntries(select(s, 'pprof_exporter_costly_fetch_skipped_total', { target, source: 'goroutineleak' })
+      .map((x) => [x.labels.reason, x.value]));
+    expect(skips('below')).toEqual({ goroutine_count_unknown: 1 });
+    expect(skips('waiters')).toEqual({ goroutine_count_unknown: 1, too_many_sync_waiters: 2 });
+    expect(skips('many')).toEqual({ goroutine_count_unknown: 1, too_many_goroutines: 2 });
+    expect(one(s, 'pprof_goroutines_leaked', { target: 'below', function: 'main.computeResult' }).value).toBe(5);
+    expect(select(s, 'pprof_goroutines_leaked', { target: 'waiters' })).toEqual([]);
+    expect(one(s, 'pprof_exporter_costly_fetch_duration_seconds', { target: 'below', source: 'goroutineleak' }).value).toBeGreaterThan(0);
+    expect(select(s, 'pprof_exporter_costly_fetch_duration_seconds', { target: 'waiters' })).toEqual([]);
+    expect(one(s, 'pprof_exporter_costly_fetch_limit', { target: 'waiters', source: 'goroutineleak', limit: 'sync_waiters' }).value).toBe(10);
+    expect(one(s, 'pprof_exporter_costly_fetch_limit', { target: 'many', source: 'goroutineleak', limit: 'goroutines' }).value).toBe(10);
+    expect(one(s, 'pprof_exporter_costly_fetch_backoff', { target: 'below', source: 'goroutineleak' }).value).toBe(1);
+    expect(promtoolCheck((await exp.scrape()).text)).toBe('');
+  });
+
+  it('asks nothing costly while the goroutine profile fails', async () => {
+    let broken = false;
+    const proxy = await countingProxy(leaky.url);
+    const front = await startServer((req, res) => {
+      if (broken && req.url?.startsWith('/debug/pprof/goroutine?')) { res.statusCode = 500; res.end('boom'); return; }
+      fetch(`${proxy.url}${req.url}`).then(async (r) => { res.statusCode = r.status; res.end(Buffer.from(await r.arrayBuffer())); });
+    });
+    const exp = await startExporter(configFor([{ name: 't', url: front.url, sources: ['goroutine', 'goroutineleak'], goroutineleak_interval: '1m' }]));
+    cleanup.push(() => exp.close(), () => front.close(), () => proxy.close());
+    await exp.scrape();
+    const t0 = performance.now();
+    await exp.exporter.background.tick(t0);
+    expect(proxy.asked.goroutineleak).toBe(1);
+    broken = true;
+    await exp.scrape();
+    await exp.exporter.background.tick(t0 + 61_000);
+    expect(proxy.asked.goroutineleak).toBe(1);
+    const s = parseMetrics((await exp.scrape()).text);
+    expect(one(s, 'pprof_exporter_costly_fetch_skipped_total', { target: 't', source: 'goroutineleak', reason: 'goroutine_count_unknown' }).value).toBe(1);
+  });
+
+  it('backs off after a slow fetch, doubling the wait, and counts the held-back fetches', async () => {
+    const proxy = await countingProxy(leaky.url);
+    const exp = await startExporter(configFor([{
+      name: 'slow', url: proxy.url, sources: ['goroutine', 'goroutineleak'], goroutineleak_interval: '1m', costly_fetch_backoff_after: '100ms',
+    }]));
+    cleanup.push(() => exp.close(), () => proxy.close());
+    await exp.scrape();
+    const bg = exp.exporter.background;
+    const min = 60_000;
+    const t0 = performance.now();
+    proxy.ctl.delayMs = 300;
+    await bg.tick(t0); // slow: the next one waits 2 intervals
+    expect(proxy.asked.goroutineleak).toBe(1);
+    expect(bg.get('slow')!.leak.backoff).toBe(2);
+    await bg.tick(t0 + 1.5 * min);
+    expect(proxy.asked.goroutineleak).toBe(1);
+    await bg.tick(t0 + 2 * min); // slow again: 4 intervals
+    expect(proxy.asked.goroutineleak).toBe(2);
+    expect(bg.get('slow')!.leak.backoff).toBe(4);
+    proxy.ctl.delayMs = 0;
+    for (const k of [1, 2, 3, 3.9]) await bg.tick(t0 + (2 + k) * min);
+    expect(proxy.asked.goroutineleak).toBe(2);
+    await bg.tick(t0 + 6 * min); // fast: back to one interval
+    expect(proxy.asked.goroutineleak).toBe(3);
+    await bg.tick(t0 + 7 * min);
+    expect(proxy.asked.goroutineleak).toBe(4);
+
+    const s = parseMetrics((await exp.scrape()).text);
+    expect(one(s, 'pprof_exporter_costly_fetch_skipped_total', { target: 'slow', source: 'goroutineleak', reason: 'backoff' }).value).toBe(1 + 3);
+    expect(one(s, 'pprof_exporter_costly_fetch_backoff', { target: 'slow', source: 'goroutineleak' }).value).toBe(1);
+    expect(exp.logs.filter((l) => l.msg === 'costly fetch was slow, waiting longer before the next one').map((l) => l.backoff)).toEqual([2, 4]);
+  });
+
+  it('never makes two costly fetches to one target at once, whatever names it has', async () => {
+    const proxy = await countingProxy(leaky.url);
+    proxy.ctl.delayMs = 200;
+    const exp = await startExporter(configFor([
+      { name: 'a', url: proxy.url, sources: ['goroutine', 'goroutine_debug2', 'goroutineleak'], goroutineleak_interval: '1h', debug2_interval: '1h' },
+      { name: 'b', url: proxy.url, sources: ['goroutine', 'goroutineleak'], goroutineleak_interval: '1h' },
+    ]));
+    cleanup.push(() => exp.close(), () => proxy.close());
+    await exp.scrape();
+    const t0 = performance.now();
+    for (let i = 0; i < 4; i++) await exp.exporter.background.tick(t0 + i * 1000);
+    expect(proxy.asked).toEqual({ debug2: 1, goroutineleak: 2 });
+    expect(proxy.maxInFlight()).toBe(1);
   });
 });
 

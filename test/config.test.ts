@@ -9,9 +9,9 @@ const limitsOf = ({ scrapeTimeoutSeconds: _t, timeoutOffsetSeconds: _o, ...limit
 
 const DIR = 'test/fixtures/config';
 const MiB = 2 ** 20;
-const TARGET_KEYS = 'name, url, timeout, http_config, sources, top_signatures, top_heap_functions, max_expvar_metrics, debug2_interval, debug2_max_goroutines, goroutineleak_interval, max_profile_bytes, max_decompressed_bytes';
-const LIMIT_KEYS = 'sources, top_signatures, top_heap_functions, max_expvar_metrics, debug2_interval, debug2_max_goroutines, goroutineleak_interval, max_profile_bytes, max_decompressed_bytes';
-const GLOBAL_KEYS = 'scrape_timeout, timeout_offset, sources, top_signatures, top_heap_functions, max_expvar_metrics, debug2_interval, debug2_max_goroutines, goroutineleak_interval, max_profile_bytes, max_decompressed_bytes';
+const TARGET_KEYS = 'name, url, timeout, http_config, sources, top_signatures, top_heap_functions, max_expvar_metrics, debug2_interval, debug2_max_goroutines, goroutineleak_interval, goroutineleak_max_goroutines, goroutineleak_max_sync_waiters, costly_fetch_backoff_after, max_profile_bytes, max_decompressed_bytes';
+const LIMIT_KEYS = 'sources, top_signatures, top_heap_functions, max_expvar_metrics, debug2_interval, debug2_max_goroutines, goroutineleak_interval, goroutineleak_max_goroutines, goroutineleak_max_sync_waiters, costly_fetch_backoff_after, max_profile_bytes, max_decompressed_bytes';
+const GLOBAL_KEYS = 'scrape_timeout, timeout_offset, sources, top_signatures, top_heap_functions, max_expvar_metrics, debug2_interval, debug2_max_goroutines, goroutineleak_interval, goroutineleak_max_goroutines, goroutineleak_max_sync_waiters, costly_fetch_backoff_after, max_profile_bytes, max_decompressed_bytes';
 
 async function loadError(path: string): Promise<ConfigError> {
   try {
@@ -157,8 +157,8 @@ describe('valid configs', () => {
   test('minimal: defaults applied, URL normalized, no timeout', async () => {
     const cfg = await loadConfig(`${DIR}/valid-minimal.yml`);
     expect(cfg).toStrictEqual({
-      global: { scrapeTimeoutSeconds: 10, timeoutOffsetSeconds: 0.5, topSignatures: 100, maxProfileBytes: 64 * MiB, maxDecompressedBytes: 256 * MiB, sources: ['goroutine', 'heap', 'expvar', 'goroutine_debug2', 'goroutineleak'], topHeapFunctions: 100, maxExpvarMetrics: 100, debug2IntervalSeconds: 300, debug2MaxGoroutines: 10000, goroutineleakIntervalSeconds: 300 },
-      targets: [{ name: 'checkout', url: 'http://127.0.0.1:6060', topSignatures: 100, maxProfileBytes: 64 * MiB, maxDecompressedBytes: 256 * MiB, sources: ['goroutine', 'heap', 'expvar', 'goroutine_debug2', 'goroutineleak'], topHeapFunctions: 100, maxExpvarMetrics: 100, debug2IntervalSeconds: 300, debug2MaxGoroutines: 10000, goroutineleakIntervalSeconds: 300, http: { followRedirects: false } }],
+      global: { scrapeTimeoutSeconds: 10, timeoutOffsetSeconds: 0.5, topSignatures: 100, maxProfileBytes: 64 * MiB, maxDecompressedBytes: 256 * MiB, sources: ['goroutine', 'heap', 'expvar', 'goroutine_debug2', 'goroutineleak'], topHeapFunctions: 100, maxExpvarMetrics: 100, debug2IntervalSeconds: 300, debug2MaxGoroutines: 1000, goroutineleakIntervalSeconds: 300, goroutineleakMaxGoroutines: 10000, goroutineleakMaxSyncWaiters: 1000, costlyFetchBackoffAfterSeconds: 1 },
+      targets: [{ name: 'checkout', url: 'http://127.0.0.1:6060', topSignatures: 100, maxProfileBytes: 64 * MiB, maxDecompressedBytes: 256 * MiB, sources: ['goroutine', 'heap', 'expvar', 'goroutine_debug2', 'goroutineleak'], topHeapFunctions: 100, maxExpvarMetrics: 100, debug2IntervalSeconds: 300, debug2MaxGoroutines: 1000, goroutineleakIntervalSeconds: 300, goroutineleakMaxGoroutines: 10000, goroutineleakMaxSyncWaiters: 1000, costlyFetchBackoffAfterSeconds: 1, http: { followRedirects: false } }],
       modules: { default: { name: 'default', pathPrefix: '', http: { followRedirects: false }, ...limitsOf(DEFAULT_GLOBAL) } },
       // Unset: loopback and private ranges only.
       allowedTargets: ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
@@ -170,7 +170,7 @@ describe('valid configs', () => {
   test('full: global values, target overrides, inheritance, URL with path prefix', async () => {
     const cfg = await loadConfig(`${DIR}/valid-full.yml`);
     expect(cfg).toStrictEqual({
-      global: { scrapeTimeoutSeconds: 90, timeoutOffsetSeconds: 0.25, topSignatures: 200, maxProfileBytes: 32 * MiB, maxDecompressedBytes: 1024 * MiB, sources: ['goroutine', 'expvar'], topHeapFunctions: 30, maxExpvarMetrics: 10, debug2IntervalSeconds: 60, debug2MaxGoroutines: 5000, goroutineleakIntervalSeconds: 300 },
+      global: { scrapeTimeoutSeconds: 90, timeoutOffsetSeconds: 0.25, topSignatures: 200, maxProfileBytes: 32 * MiB, maxDecompressedBytes: 1024 * MiB, sources: ['goroutine', 'expvar'], topHeapFunctions: 30, maxExpvarMetrics: 10, debug2IntervalSeconds: 60, debug2MaxGoroutines: 5000, goroutineleakIntervalSeconds: 300, goroutineleakMaxGoroutines: 20000, goroutineleakMaxSyncWaiters: 1000, costlyFetchBackoffAfterSeconds: 1 },
       targets: [
         {
           name: 'checkout',
@@ -186,11 +186,14 @@ describe('valid configs', () => {
           debug2IntervalSeconds: 60,
           debug2MaxGoroutines: 500,
           goroutineleakIntervalSeconds: 1800,
+          goroutineleakMaxGoroutines: 20000,
+          goroutineleakMaxSyncWaiters: 0,
+          costlyFetchBackoffAfterSeconds: 5,
           http: { followRedirects: false },
         },
         {
           name: 'payments_v2.eu-1', url: 'http://10.0.0.7:6060', topSignatures: 200, maxProfileBytes: 32 * MiB, maxDecompressedBytes: 1024 * MiB,
-          sources: ['goroutine', 'expvar'], topHeapFunctions: 30, maxExpvarMetrics: 10, debug2IntervalSeconds: 60, debug2MaxGoroutines: 5000, goroutineleakIntervalSeconds: 300,
+          sources: ['goroutine', 'expvar'], topHeapFunctions: 30, maxExpvarMetrics: 10, debug2IntervalSeconds: 60, debug2MaxGoroutines: 5000, goroutineleakIntervalSeconds: 300, goroutineleakMaxGoroutines: 20000, goroutineleakMaxSyncWaiters: 1000, costlyFetchBackoffAfterSeconds: 1,
           http: {
             followRedirects: false,
             basicAuth: { username: 'scraper', passwordFile: '/etc/pprof/payments.pw' },
@@ -202,11 +205,11 @@ describe('valid configs', () => {
         // Always there; a module may override it.
         default: {
           name: 'default', pathPrefix: '', http: { followRedirects: false }, topSignatures: 200, maxProfileBytes: 32 * MiB, maxDecompressedBytes: 1024 * MiB,
-          sources: ['goroutine', 'expvar'], topHeapFunctions: 30, maxExpvarMetrics: 10, debug2IntervalSeconds: 60, debug2MaxGoroutines: 5000, goroutineleakIntervalSeconds: 300,
+          sources: ['goroutine', 'expvar'], topHeapFunctions: 30, maxExpvarMetrics: 10, debug2IntervalSeconds: 60, debug2MaxGoroutines: 5000, goroutineleakIntervalSeconds: 300, goroutineleakMaxGoroutines: 20000, goroutineleakMaxSyncWaiters: 1000, costlyFetchBackoffAfterSeconds: 1,
         },
         pods: {
           name: 'pods', timeoutSeconds: 8, pathPrefix: '/internal', topSignatures: 20, maxProfileBytes: 32 * MiB, maxDecompressedBytes: 1024 * MiB,
-          sources: ['goroutine', 'heap', 'goroutine_debug2'], topHeapFunctions: 30, maxExpvarMetrics: 10, debug2IntervalSeconds: 60, debug2MaxGoroutines: 5000, goroutineleakIntervalSeconds: 300,
+          sources: ['goroutine', 'heap', 'goroutine_debug2'], topHeapFunctions: 30, maxExpvarMetrics: 10, debug2IntervalSeconds: 60, debug2MaxGoroutines: 5000, goroutineleakIntervalSeconds: 300, goroutineleakMaxGoroutines: 20000, goroutineleakMaxSyncWaiters: 1000, costlyFetchBackoffAfterSeconds: 1,
           http: { followRedirects: true, authorization: { type: 'Bearer', credentialsFile: '/var/run/secrets/token' }, proxyUrl: 'http://proxy.internal:3128' },
         },
       },
@@ -236,8 +239,11 @@ describe('valid configs', () => {
       topHeapFunctions: 100,
       maxExpvarMetrics: 100,
       debug2IntervalSeconds: 300,
-      debug2MaxGoroutines: 10000,
+      debug2MaxGoroutines: 1000,
       goroutineleakIntervalSeconds: 300,
+      goroutineleakMaxGoroutines: 10000,
+      goroutineleakMaxSyncWaiters: 1000,
+      costlyFetchBackoffAfterSeconds: 1,
     });
   });
 });

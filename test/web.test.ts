@@ -85,7 +85,9 @@ describe('on-call pages in Chromium', () => {
       rises = h.filter((x, k) => k > 0 && x > h[k - 1]!).length;
       await sleep(100);
     }
-    await exp.exporter.background.tick(); // the debug=2 dump and the goroutineleak profile
+    // The debug=2 dump, then the goroutineleak profile: never two costly fetches to one target at once.
+    await exp.exporter.background.tick();
+    await exp.exporter.background.tick();
     const metrics = parseMetrics((await exp.scrape()).text);
     leakId = one(metrics, 'pprof_goroutines', { target: 'leaky', function: 'main.computeResult', blocked_on: 'chan_send' }).labels.signature!;
     hostileIds = Object.fromEntries([SCRIPT_FN, QUOTE_FN].map((fn) =>
