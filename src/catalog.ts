@@ -15,6 +15,8 @@ export const METRICS = {
     'Number of goroutines that currently exist.'),
   goroutines: def('pprof_goroutines', 'gauge', ['target', 'signature', 'function', 'blocked_on'],
     'Goroutines per stack signature; the top signatures by count, the rest summed under signature="other".'),
+  signatureInfo: def('pprof_goroutine_signature_info', 'gauge', ['target', 'signature', 'function', 'blocked_on', 'location', 'stack'],
+    'Always 1: what a signature of pprof_goroutines is. location: file:line of its function\'s frame; stack: its visible frames, leaf first, one "function file:line" per line, at most 16 frames or 1024 characters (then "… N more frames"). Same signatures as pprof_goroutines, "other" excluded.'),
   signatures: def('pprof_goroutine_signatures', 'gauge', ['target'],
     'Distinct goroutine stack signatures in the last profile, before folding into "other".'),
   heapInuseBytes: def('pprof_heap_inuse_bytes', 'gauge', ['target', 'function'],

@@ -7,6 +7,7 @@ import { MEMSTATS_METRICS, memstatsMetrics, type GcSummary } from './memstats.js
 import type { HeapSite } from './heap/sites.js';
 import type { BackgroundSampler } from './background.js';
 import type { GoroutineSummary } from './goroutine/signature.js';
+import { signatureLocation, stackLabel } from './goroutine/stacktext.js';
 import type { TargetConfig } from './config.js';
 import type { Stage } from './errors.js';
 import { VERSION } from './version.js';
@@ -191,6 +192,7 @@ function renderGoroutines(r: Registry, results: readonly TargetResult[]): void {
   const signatures = gauge(r, METRICS.signatures);
   const top = gauge(r, METRICS.topSignatures);
   const fallback = gauge(r, METRICS.textFallback);
+  const info = gauge(r, METRICS.signatureInfo);
   for (const { target, goroutine: g } of results) {
     if (!g) continue;
     const t = target.name;
@@ -200,6 +202,11 @@ function renderGoroutines(r: Registry, results: readonly TargetResult[]): void {
     goGoroutines.set({ target: t }, g.data.total);
     signatures.set({ target: t }, g.data.signatures.length);
     for (const { labels, value } of topSignatures(g.data, target.topSignatures)) goroutines.set({ target: t, ...labels }, value);
+    for (const s of g.data.signatures.slice(0, target.topSignatures)) {
+      info.set({
+        target: t, signature: s.id, function: s.function, blocked_on: s.blockedOn, location: signatureLocation(s), stack: stackLabel(s.frames),
+      }, 1);
+    }
   }
 }
 

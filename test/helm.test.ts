@@ -30,9 +30,14 @@ function run(bin: string, args: string[], input?: string) {
 
 const helm = (...args: string[]) => run(inject('helm'), args);
 
-/** `helm template` as release pprof-exporter in monitoring, every document parsed. */
-function render(args: string[] = [], chart = CHART): Manifest[] {
-  const r = helm('template', 'pprof-exporter', chart, '--namespace', 'monitoring', ...args);
+// What a cluster with the Prometheus Operator serves: `helm install` asks the
+// API server; `helm template` is told (the Operator objects default to "auto").
+const OPERATOR_APIS = ['monitoring.coreos.com/v1/ServiceMonitor', 'monitoring.coreos.com/v1/PrometheusRule', 'monitoring.coreos.com/v1alpha1/ScrapeConfig']
+  .flatMap((a) => ['--api-versions', a]);
+
+/** `helm template` as release pprof-exporter in monitoring on a cluster with the Operator, every document parsed. */
+function render(args: string[] = [], chart = CHART, apis = OPERATOR_APIS): Manifest[] {
+  const r = helm('template', 'pprof-exporter', chart, '--namespace', 'monitoring', ...apis, ...args);
   expect(r.stderr.split('\n').filter((l) => l && !/found symbolic link/.test(l))).toEqual([]);
   expect(r.status).toBe(0);
   return parseAllDocuments(r.stdout).map((d) => {
@@ -102,6 +107,17 @@ describe('Helm chart', () => {
       expect(r.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
       expect(r.status).toBe(0);
     }
+  });
+
+  it('installs with default values on a cluster without the Prometheus Operator', () => {
+    const kinds = (args: string[], apis: string[] = []) => render(args, CHART, apis).map((d) => d.kind).sort();
+    // No Operator CRDs: nothing that needs them, so `helm install` does not fail.
+    expect(kinds([])).toEqual(['ConfigMap', 'ConfigMap', 'ConfigMap', 'Deployment', 'Service', 'ServiceAccount']);
+    // Only the APIs the cluster has; true forces an object, false drops it.
+    expect(kinds([], OPERATOR_APIS.slice(0, 2))).toContain('ServiceMonitor');
+    expect(kinds([], OPERATOR_APIS.slice(0, 2))).not.toContain('ScrapeConfig');
+    expect(kinds(['--set', 'prometheusRule.enabled=true'])).toContain('PrometheusRule');
+    expect(kinds(['--set', 'serviceMonitor.enabled=false'], OPERATOR_APIS)).not.toContain('ServiceMonitor');
   });
 
   it('renders a non-root, read-only Deployment probed on /-/healthy, with its config where --config.file points', () => {

@@ -88,9 +88,14 @@ export function timeseries(o: Common & { stack?: boolean; min?: number; max?: nu
   };
 }
 
-/** An instant query as a table; `columns` are the labels to show, in order, then the value as `valueName`. */
-export function table(o: Common & { columns: string[]; valueName: string; links?: Link[] }): Panel {
-  const indexByName = Object.fromEntries([...o.columns, 'Value'].map((c, i) => [c, i]));
+/**
+ * An instant query as a table; `columns` are the labels to show, in order,
+ * then the value as `valueName` (none: the value is left out, as for an info
+ * series). `wrap` columns show multi-line label values (a stack) whole.
+ */
+export function table(o: Common & { columns: string[]; valueName?: string; links?: Link[]; wrap?: string[] }): Panel {
+  const shown = o.valueName === undefined ? o.columns : [...o.columns, 'Value'];
+  const indexByName = Object.fromEntries(shown.map((c, i) => [c, i]));
   return {
     ...base('table', o),
     targets: targets(o.queries, 'table'),
@@ -98,17 +103,32 @@ export function table(o: Common & { columns: string[]; valueName: string; links?
     transformations: [{
       id: 'organize',
       options: {
-        excludeByName: { Time: true, __name__: true, job: true, instance: true },
+        excludeByName: { Time: true, __name__: true, job: true, instance: true, ...(o.valueName === undefined && { Value: true }) },
         indexByName,
-        renameByName: { Value: o.valueName },
+        renameByName: o.valueName === undefined ? {} : { Value: o.valueName },
       },
     }],
     fieldConfig: {
       defaults: { unit: o.unit ?? 'short', links: o.links ?? [] },
-      overrides: [],
+      overrides: (o.wrap ?? []).map((name) => ({
+        matcher: { id: 'byName', options: name },
+        properties: [{ id: 'custom.cellOptions', value: { type: 'auto', wrapText: true } }],
+      })),
     },
-    options: { showHeader: true, cellHeight: 'sm', sortBy: [{ displayName: o.valueName, desc: true }] },
+    options: {
+      showHeader: true, cellHeight: o.wrap ? 'lg' : 'sm',
+      ...(o.valueName !== undefined && { sortBy: [{ displayName: o.valueName, desc: true }] }),
+    },
   };
+}
+
+/**
+ * `expr` with the `location` (file:line) of each series' signature joined on
+ * from pprof_goroutine_signature_info; series without one stay, without it.
+ */
+export function withLocation(expr: string, matchers: string): string {
+  return `((${expr}) * on(target, signature) group_left(location) group by (target, signature, location) (pprof_goroutine_signature_info{${matchers}}))`
+    + ` or on(target, signature) (${expr})`;
 }
 
 export function bargauge(o: Common): Panel {

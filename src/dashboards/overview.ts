@@ -1,6 +1,6 @@
 // "Is any Go service leaking goroutines, where, and is the exporter healthy?"
 import { OTHER } from '../catalog.js';
-import { bargauge, dashboard, exporterUrlVar, queryVar, stackPageLink, table, timeseries, type Link } from './builder.js';
+import { bargauge, dashboard, exporterUrlVar, queryVar, stackPageLink, table, timeseries, withLocation, type Link } from './builder.js';
 import { SIGNATURE_UID } from './signature.js';
 
 const T = 'target=~"$target"';
@@ -33,8 +33,8 @@ export function overview(): object {
         table({
           title: 'Fastest-growing signatures', w: 15, h: 9,
           description: 'Which stack signatures grew fastest over the selected time range (least-squares slope, goroutines per hour; only growing ones)? Click a row for its drill-down or its full stack on the exporter.',
-          queries: [`topk(10, deriv(pprof_goroutines{${T},signature!="${OTHER}"}[$__range]) * 3600 > 0)`],
-          columns: ['target', 'function', 'blocked_on', 'signature'],
+          queries: [withLocation(`topk(10, deriv(pprof_goroutines{${T},signature!="${OTHER}"}[$__range]) * 3600 > 0)`, T)],
+          columns: ['target', 'function', 'blocked_on', 'location', 'signature'],
           valueName: 'growth (goroutines/h)',
           links: [drillDown, stackPageLink],
         }),
@@ -48,8 +48,8 @@ export function overview(): object {
         table({
           title: 'Longest waits', w: 15, h: 9, unit: 's',
           description: 'Which signatures have goroutines that have waited longest (from the last debug=2 dump; whole minutes, 0 means under a minute)? Hours of waiting on a channel is almost certainly a leak. Click a row for its drill-down or its full stack on the exporter.',
-          queries: [`topk(10, pprof_goroutine_wait_seconds_max{${T}})`],
-          columns: ['target', 'signature'],
+          queries: [withLocation(`topk(10, pprof_goroutine_wait_seconds_max{${T}})`, T)],
+          columns: ['target', 'location', 'signature'],
           valueName: 'longest wait',
           links: [drillDown, stackPageLink],
         }),

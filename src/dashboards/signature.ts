@@ -1,6 +1,6 @@
 // "What is this one stack signature doing, and is it a leak?"
 import { OTHER } from '../catalog.js';
-import { dashboard, exporterUrlVar, queryVar, stackPageLink, stackPageUrl, table, text, timeseries } from './builder.js';
+import { dashboard, exporterUrlVar, queryVar, stackPageLink, stackPageUrl, table, timeseries, withLocation } from './builder.js';
 
 export const SIGNATURE_UID = 'pprof-exporter-signature';
 
@@ -12,7 +12,7 @@ export function signature(): object {
   return dashboard({
     uid: SIGNATURE_UID,
     title: 'pprof-exporter: signature drill-down',
-    description: 'One goroutine stack signature of one target: its count, growth, longest wait and proven leaks.',
+    description: 'One goroutine stack signature of one target: where it is in the code, its stack, count, growth, longest wait and proven leaks.',
     variables: [
       // Single target: the signature ids below belong to one target.
       queryVar('target', 'Target', 'label_values(go_goroutines, target)', false),
@@ -27,17 +27,21 @@ export function signature(): object {
     panels: [
       [
         table({
-          title: 'Signature', w: 16, h: 5,
-          description: 'Which function is this signature in and what is it blocked on, and how many goroutines does it have now?',
-          queries: [`pprof_goroutines{${S}}`],
-          columns: ['target', 'signature', 'function', 'blocked_on'],
+          title: 'Signature', w: 24, h: 4,
+          description: 'Which function is this signature in, at which file:line, what is it blocked on, and how many goroutines does it have now?',
+          queries: [withLocation(`pprof_goroutines{${S}}`, S)],
+          columns: ['target', 'signature', 'function', 'blocked_on', 'location'],
           valueName: 'goroutines now',
           links: [stackPageLink],
         }),
-        text({
-          title: 'Full stack', w: 8, h: 5,
-          description: 'Where is the full stack of this signature? On the exporter\'s own page (set the Exporter URL variable to where the exporter is reachable).',
-          markdown: `Full stack, with file and line of every frame, on the exporter:\n\n[${STACK_URL}](${STACK_URL})`,
+      ],
+      [
+        table({
+          title: 'Stack', w: 24, h: 10,
+          description: 'The stack of this signature, leaf first, one "function file:line" per line, from pprof_goroutine_signature_info (at most 16 frames or 1024 characters; the exporter\'s page has all of them).',
+          queries: [`pprof_goroutine_signature_info{${S}}`],
+          columns: ['stack'],
+          wrap: ['stack'],
         }),
       ],
       [

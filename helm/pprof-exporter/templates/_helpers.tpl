@@ -161,3 +161,16 @@ same labels, and Prometheus keeps one.
 {{- end }}
 {{- toYaml $out }}
 {{- end }}
+
+{{/*
+Whether to render a Prometheus Operator object: enabled "auto" (the default)
+renders it only where the cluster serves its API (helm install/upgrade asks the
+API server; helm template needs --api-versions), true always, false never.
+Usage: include "pprof-exporter.operator" (list .Values.x.enabled "group/version/Kind" .Capabilities)
+*/}}
+{{- define "pprof-exporter.operator" -}}
+{{- $enabled := index . 0 }}
+{{- if eq (toString $enabled) "auto" }}
+{{- if (index . 2).APIVersions.Has (index . 1) }}true{{ end }}
+{{- else if $enabled }}true{{ end }}
+{{- end }}
