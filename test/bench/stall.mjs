@@ -1,4 +1,4 @@
-// npm run bench:stall [-- --json] [-- --quick] [-- --go=go1.27.3,local]
+// npm run bench:stall [-- --json] [-- --quick] [-- --go=go1.27.3,local] [-- --depth=30] [-- --only=goroutine_debug2]
 // What one fetch of each pprof source does to the target: starts a real Go
 // program with N parked goroutines (test/bench/go/stall), pings it every 2 ms
 // from a second process while the exporter's source is fetched once, and
@@ -16,6 +16,8 @@ const argv = process.argv.slice(2);
 const json = argv.includes('--json');
 const quick = argv.includes('--quick');
 const goArg = argv.find((a) => a.startsWith('--go='))?.slice(5);
+// Frames above each parked goroutine's blocking call (the defaults' table: 1; real services: 20-40).
+const depth = Number(argv.find((a) => a.startsWith('--depth='))?.slice(8) ?? 1);
 const here = fileURLToPath(new URL('.', import.meta.url));
 const goDir = join(here, 'go');
 const bin = join(cacheDir(), 'bench', 'bin');
@@ -32,6 +34,7 @@ const PATHS = {
   goroutineleak: '/debug/pprof/goroutineleak',
 };
 const CHEAP = ['goroutine', 'heap', 'expvar'];
+const only = argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
 const K = 1000;
 // [shape, goroutine counts, sources]. The cheap sources also at 1M; the quadratic
 // shapes (every waiter on one lock) only for the goroutineleak profile, whose cost they drive.
@@ -118,7 +121,7 @@ for (const toolchain of TOOLCHAINS) {
     const lastMs = new Map(); // source → [goroutines, fetch ms] of its last fetch in this shape
     for (const n of counts) {
       const todo = sources.filter((s) => {
-        if (n > (COSTLY_MAX[s] ?? Infinity)) return false;
+        if (n > (COSTLY_MAX[s] ?? Infinity) || (only && !only.includes(s))) return false;
         const last = lastMs.get(s);
         if (last && last[1] * (n / last[0]) ** 2 > PREDICTED_MAX_MS) {
           say(`${version} ${shape} ${n}: ${s} not fetched, predicted over ${PREDICTED_MAX_MS / 1000} s`);
@@ -129,14 +132,14 @@ for (const toolchain of TOOLCHAINS) {
       });
       if (todo.length === 0) continue;
       const t0 = Date.now();
-      const target = startChild(stall, ['serve', '-n', String(n), '-shape', shape]);
+      const target = startChild(stall, ['serve', '-n', String(n), '-shape', shape, '-depth', String(depth)]);
       const { addr } = await target.first;
       say(`${version} ${shape} ${n}: parked in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       const idle = await pinged(stall, addr, async () => { await new Promise((r) => setTimeout(r, 700)); return {}; });
       for (const source of todo) {
         const r = await pinged(stall, addr, () => fetchOnce(addr, source));
         const row = {
-          go: version, shape, goroutines: n, source, status: r.status, fetch_ms: round(r.ms), stall_ms: round(r.ping.max_ms), stw_ms: round(r.stwMs, 2),
+          go: version, shape, depth, goroutines: n, source, status: r.status, fetch_ms: round(r.ms), stall_ms: round(r.ping.max_ms), stw_ms: round(r.stwMs, 2),
           idle_stall_ms: round(idle.ping.max_ms), p99_ping_ms: round(r.ping.p99_ms), response_mib: round(r.bytes / 2 ** 20, 2),
         };
         rows.push(row);

@@ -1,7 +1,8 @@
 // Command stall measures how long fetching a pprof source stops a Go service
 // from answering, for the target-stall benchmark (test/bench/stall.mjs).
 //
-//	stall serve -n N -shape SHAPE   park N goroutines, serve net/http/pprof,
+//	stall serve -n N -shape SHAPE [-depth D]
+//	                                park N goroutines D frames deep, serve net/http/pprof,
 //	                                expvar and /ping on 127.0.0.1:0; prints
 //	                                {"addr": ...} once all are parked
 //	stall ping -url URL -every D    GET URL every D until stdin closes, then
@@ -95,11 +96,26 @@ func onOwnMutex(m *sync.Mutex) {
 	m.Lock()
 }
 
+// descend recurses depth-1 frames, then parks: real services block deep in their call stacks,
+// and the debug=2 dump's cost grows with the frames it writes.
+//
+//go:noinline
+func descend(depth int, park func()) {
+	if depth <= 1 {
+		park()
+		return
+	}
+	descend(depth-1, park)
+	runtime.KeepAlive(depth) // work after the call: a real frame, not a tail call
+}
+
 func serve(args []string) {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
 	n := fs.Int("n", 1000, "goroutines to park")
 	shape := fs.String("shape", "chan", "chan, mutex, waitgroup, sleep, nilchan or mix")
+	depth := fs.Int("depth", 1, "frames of recursion (main.descend) above each parked goroutine's blocking frame")
 	fs.Parse(args)
+	goDeep := func(park func()) { go descend(*depth, park) }
 
 	held.Lock()
 	group.Add(1)
@@ -111,20 +127,20 @@ func serve(args []string) {
 		}
 		switch s {
 		case "chan":
-			go onOwnChan()
+			goDeep(onOwnChan)
 		case "mutex":
-			go onMutex()
+			goDeep(onMutex)
 		case "waitgroup":
-			go onWaitGroup()
+			goDeep(onWaitGroup)
 		case "sleep":
-			go onSleep()
+			goDeep(onSleep)
 		case "nilchan":
-			go onNilChan()
+			goDeep(onNilChan)
 		case "ownmutex":
 			m := new(sync.Mutex)
 			m.Lock()
 			ownLocked = append(ownLocked, m)
-			go onOwnMutex(m)
+			goDeep(func() { onOwnMutex(m) })
 		default:
 			fmt.Fprintf(os.Stderr, "unknown shape %q\n", *shape)
 			os.Exit(2)
