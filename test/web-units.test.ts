@@ -13,6 +13,7 @@ import { diffCounts } from '../src/web/diff.js';
 import { esc, html } from '../src/web/html.js';
 import { sparkline } from '../src/web/svg.js';
 import { commands, shellQuote } from '../src/web/views.js';
+import { rate } from '../src/web/pages.js';
 import { fixture, meta, newestGo } from './helpers/fixtures.js';
 
 const target = configFor([{ name: 't', url: 'http://127.0.0.1:1', top_signatures: 2 }]).targets[0]!;
@@ -201,5 +202,16 @@ describe('debug=2 per-signature details', () => {
     expect(sw.reasons.size).toBe(MAX_REASONS_PER_SIGNATURE);
     expect(sw.reasons.get('other')).toBe(20 - (MAX_REASONS_PER_SIGNATURE - 1));
     expect(sw.creators).toHaveLength(MAX_CREATORS_PER_SIGNATURE);
+  });
+});
+
+describe('growth on the page', () => {
+  it('is a rate per minute (or per hour when slow) with the window it was measured over, not a per-scrape delta', () => {
+    expect(rate({ delta: 12, seconds: 15 })).toBe('+48/min over 15 s');
+    expect(rate({ delta: 30, seconds: 1800 })).toBe('+1/min over 30 min');
+    expect(rate({ delta: 3, seconds: 1800 })).toBe('+6/h over 30 min');
+    expect(rate({ delta: -90, seconds: 60 })).toBe('-90/min over 60 s');
+    expect(rate({ delta: 0, seconds: 600 })).toBe('0/min over 10 min');
+    expect(rate({ delta: 0, seconds: 0 })).toBe('0');
   });
 });

@@ -125,6 +125,11 @@ describe('on-call pages in Chromium', () => {
     expect(counts(await pool.locator('svg.spark').getAttribute('data-counts')).every((c) => c === 200)).toBe(true);
     // Proven leaked by the goroutineleak profile.
     expect(Number(await top.locator('td').nth(5).textContent())).toBeGreaterThan(0);
+    // Growth is a rate over a stated window; each column says which fetch it comes from, and when.
+    expect(await top.locator('td.growth').textContent()).toMatch(/\+[\d.]+\/(min|h) over [\d.]+ (s|min)/);
+    const asOf = page.locator('section[data-target="leaky"] .asof');
+    expect(await asOf.textContent()).toMatch(/scrapes up to .* · longest wait: debug=2 dump of .* · leaked: goroutineleak profile of \d{4}-/);
+    expect(await asOf.locator('time').count()).toBe(3);
     const status = page.locator('section[data-target="leaky"] .badge').first();
     expect(await status.textContent()).toBe('ok');
   });

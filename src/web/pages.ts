@@ -16,6 +16,21 @@ export function ago(seconds: number): string {
   return `${(seconds / 3600).toFixed(1)} h ago`;
 }
 
+/**
+ * Growth as a rate with the window it was measured over: per minute, or per
+ * hour when that reads better; the raw delta when the window is empty.
+ */
+export function rate(g: { delta: number; seconds: number }): string {
+  if (g.seconds <= 0) return signed(g.delta);
+  const perMinute = (g.delta * 60) / g.seconds;
+  const r = Math.abs(perMinute) >= 1 || perMinute === 0
+    ? `${signed(round(perMinute))}/min`
+    : `${signed(round(perMinute * 60))}/h`;
+  return `${r} over ${span(g.seconds)}`;
+}
+
+const round = (x: number) => (Math.abs(x) >= 10 ? Math.round(x) : Math.round(x * 10) / 10);
+
 function span(seconds: number): string {
   if (seconds < 10) return `${seconds.toFixed(1)} s`;
   if (seconds < 90) return `${Math.round(seconds)} s`;
@@ -71,6 +86,12 @@ function statusBadge(t: TargetView): Html {
   return s.success ? html`<span class="badge ok">ok</span>` : html`<span class="badge fail">failing</span>`;
 }
 
+/** When each column's figures were taken: they come from three different fetches. */
+function asOf(t: TargetView): Html {
+  const at = (iso: string | null | undefined, what: string) => (iso ? html`${what} <time datetime="${iso}">${iso}</time>` : html`${what} <span class="muted">none yet</span>`);
+  return html`<p class="asof muted">Goroutines and growth: ${at(t.lastScrape?.at, 'scrapes up to')}${t.debug2 ? html` · longest wait: ${at(t.debug2.at, 'debug=2 dump of')}` : ''}${t.goroutineleak ? html` · leaked: ${at(t.goroutineleak.at, 'goroutineleak profile of')}` : ''}.</p>`;
+}
+
 function signatureTable(target: string, rows: SignatureRow[]): Html {
   if (rows.length === 0) return html`<p class="muted">No signatures recorded yet.</p>`;
   return html`<table class="sigs"><thead><tr>
@@ -78,7 +99,7 @@ function signatureTable(target: string, rows: SignatureRow[]): Html {
 </tr></thead><tbody>
 ${rows.map((r) => html`<tr data-signature="${r.id}" data-target="${target}">
 <td class="num">${r.count}</td>
-<td class="growth">${sparkline(r.history)} <span class="${r.growth.delta > 0 ? 'bad' : 'muted'}">${signed(r.growth.delta)}</span>${r.growth.seconds > 0 ? html` <span class="muted">in ${span(r.growth.seconds)}</span>` : ''}</td>
+<td class="growth">${sparkline(r.history)} <span class="${r.growth.delta > 0 ? 'bad' : 'muted'}">${rate(r.growth)}</span></td>
 <td><a href="${r.url}"><code class="fn">${r.function}</code></a></td>
 <td><code>${r.blockedOn}</code></td>
 <td class="num">${wait(r.maxWaitSeconds)}</td>
@@ -102,6 +123,7 @@ ${s && s.errors.length > 0 ? html`<ul class="errors">${s.errors.map((e) => html`
 ${t.debug2?.error ? html`<p class="warn">debug=2 dump: ${t.debug2.error}</p>` : ''}
 ${t.goroutineleak?.error ? html`<p class="warn">goroutineleak profile: ${t.goroutineleak.error}</p>` : ''}
 <p>What changed since: ${DIFF_MINUTES.map((m, i) => html`${i > 0 ? ' · ' : ''}<a href="${base}/diff?minutes=${m}">${m} min ago</a>`)}${more !== undefined ? html` · <a href="${base}">all ${more} signatures</a>` : ''}</p>
+${rows.length > 0 ? asOf(t) : ''}
 ${signatureTable(t.name, rows)}
 </section>`;
 }
@@ -129,8 +151,8 @@ export function signaturePage(v: SignatureView, nowS: number, o: PageOptions): s
 <h1><code class="fn" id="function">${v.function}</code></h1>
 <p class="facts">signature <code id="signature">${v.id}</code> on <strong>${v.target}</strong> · blocked on <code>${v.blockedOn}</code></p>
 <dl class="facts-grid">
-<dt>Goroutines now</dt><dd id="count">${v.count ?? '—'}</dd>
-<dt>Growth</dt><dd>${signed(v.growth.delta)}${v.growth.seconds > 0 ? ` in ${span(v.growth.seconds)}` : ''}</dd>
+<dt>Goroutines</dt><dd><span id="count">${v.count ?? '—'}</span>${v.at ? html` <span class="muted">(scrape of <time datetime="${v.at}">${v.at}</time>)</span>` : ''}</dd>
+<dt>Growth</dt><dd>${rate(v.growth)}</dd>
 <dt>Longest wait</dt><dd>${w ? html`${wait(w.maxWaitSeconds)} <span class="muted">(debug=2 dump ${ago(w.ageSeconds)})</span>` : html`<span class="muted">no debug=2 dump yet</span>`}</dd>
 <dt>Proven leaked</dt><dd>${v.leaked ? html`${leaked(v.leaked.goroutines)} <span class="muted">(goroutineleak profile of ${v.leaked.at})</span>` : html`<span class="muted">no goroutineleak profile (Go 1.26+)</span>`}</dd>
 <dt>Wait reasons</dt><dd>${w && w.reasons.length > 0 ? html`<ul class="inline">${w.reasons.map((r) => html`<li><code>${r.reason}</code>: ${r.goroutines}</li>`)}</ul>` : html`<span class="muted">—</span>`}</dd>
