@@ -23,7 +23,7 @@ interface Panel {
   gridPos: { x: number; y: number; w: number; h: number };
   targets?: Target[]; fieldConfig?: { defaults?: { links?: { url: string }[] } }; options?: { content?: string };
 }
-interface Variable { name: string; type: string; query?: unknown; multi?: boolean; includeAll?: boolean; current?: { value?: string } }
+interface Variable { name: string; type: string; query?: unknown; multi?: boolean; includeAll?: boolean; allValue?: string; current?: { value?: string } }
 interface Dashboard { uid: string; tags: string[]; templating: { list: Variable[] }; links: { url?: string }[]; panels: Panel[]; }
 
 const all = dashboards() as Record<string, Dashboard>;
@@ -73,18 +73,27 @@ function lint(d: Dashboard): string[] {
   const ds = vars.get('datasource');
   if (ds?.type !== 'datasource' || ds.query !== 'prometheus') problems.push('no datasource variable of type datasource for prometheus');
   const json = JSON.stringify(d);
-  if (/\b(job|instance)\s*(=~|!~|!=|=)/.test(json)) problems.push('hard-coded job/instance selector');
+  // Prometheus' own labels: `job` only through its variable (dashboard-linter's template-job-rule and
+  // target-job-rule), `instance` never (our `target` label is what names a service); `cluster` may be absent.
+  if (/\binstance\s*(=~|!~|!=|=)|\bjob\s*(=~|!~|!=|=)\s*\\?"(?!\$job\\?")/.test(json)) problems.push('hard-coded job/instance selector');
+  for (const [name, allValue] of [['job', undefined], ['cluster', '.*']] as const) {
+    const v = vars.get(name);
+    if (v?.type !== 'query' || !v.multi || !v.includeAll || v.allValue !== allValue) problems.push(`no multi-value ${name} variable with All${allValue ? ` = ${allValue}` : ''}`);
+  }
 
   const checkVars = (where: string, text: string): void => {
     for (const [, name = ''] of text.matchAll(/\$\{?(\w+)/g)) {
       if (!vars.has(name) && !BUILTINS.has(name)) problems.push(`${where}: unknown variable $${name}`);
     }
   };
-  const checkExpr = (where: string, expr: string, needsTarget = true): void => {
+  const checkExpr = (where: string, expr: string, needsTarget = true, scope: readonly string[] = ['job', 'cluster']): void => {
     checkVars(where, expr);
     for (const { metric, matchers } of selectors(expr)) {
       const labels = KNOWN.get(metric);
       if (!labels) { problems.push(`${where}: unknown metric ${metric}`); continue; }
+      for (const l of scope) {
+        if (!matchers.some((m) => m.label === l && m.op === '=~' && m.value === `$${l}`)) problems.push(`${where}: ${metric} without ${l}=~"$${l}"`);
+      }
       const byTarget = matchers.some((m) => m.label === 'target' && (m.op === '=' || m.op === '=~') && m.value === '$target');
       if (needsTarget && labels.includes('target') && !byTarget) problems.push(`${where}: ${metric} without target filter on $target`);
       for (const m of matchers) {
@@ -100,8 +109,11 @@ function lint(d: Dashboard): string[] {
     const m = /^label_values\((.+),\s*(\w+)\)$/.exec(String(v.query));
     if (!m) { problems.push(`variable ${v.name}: not a label_values() query`); continue; }
     const [, selector = '', label = ''] = m;
-    checkExpr(`variable ${v.name}`, selector, v.name !== 'target');
-    if (selectors(selector).some((s) => !KNOWN.get(s.metric)?.includes(label))) problems.push(`variable ${v.name}: no label ${label}`);
+    // Each variable is scoped by the ones before it: job, then cluster, then target.
+    const scope = v.name === 'job' ? [] : v.name === 'cluster' ? ['job'] : ['job', 'cluster'];
+    checkExpr(`variable ${v.name}`, selector, !['job', 'cluster', 'target'].includes(v.name), scope);
+    const has = (m: string) => KNOWN.get(m)?.includes(label) || ['job', 'cluster'].includes(label);
+    if (selectors(selector).some((s) => !has(s.metric))) problems.push(`variable ${v.name}: no label ${label}`);
   }
   for (const l of d.links) checkVars('dashboard link', l.url ?? '');
 
@@ -153,8 +165,11 @@ describe('dashboards', () => {
 
   it('target is multi-value with All on the overview, a single value on the drill-down', () => {
     const target = (d: Dashboard): Variable | undefined => d.templating.list.find((v) => v.name === 'target');
-    expect(target(all.overview!)).toMatchObject({ type: 'query', query: 'label_values(go_goroutines, target)', multi: true, includeAll: true });
-    expect(target(all.signature!)).toMatchObject({ type: 'query', query: 'label_values(go_goroutines, target)', multi: false, includeAll: false });
+    const query = 'label_values(go_goroutines{job=~"$job",cluster=~"$cluster"}, target)';
+    expect(target(all.overview!)).toMatchObject({ type: 'query', query, multi: true, includeAll: true });
+    expect(target(all.signature!)).toMatchObject({ type: 'query', query, multi: false, includeAll: false });
+    // Scoped by Prometheus job and (possibly absent) cluster first, in that order.
+    for (const d of Object.values(all)) expect(d.templating.list.map((v) => v.name).slice(0, 4)).toEqual(['datasource', 'job', 'cluster', 'target']);
   });
 
   it('the overview\'s data links open the drill-down with variables it has', () => {
@@ -193,8 +208,8 @@ describe('dashboards', () => {
   it('panelQueries lists every target of every panel', () => {
     const q = panelQueries(all.overview!);
     expect(q.length).toBe(all.overview!.panels.reduce((n, p) => n + (p.targets?.length ?? 0), 0));
-    expect(q).toContainEqual({ panel: 'Goroutines per target', expr: 'go_goroutines{target=~"$target"}' });
-    expect(panelQueries(all.signature!)).toContainEqual({ panel: 'Proven leaked', expr: 'pprof_goroutines_leaked{target="$target",signature="$signature"}' });
+    expect(q).toContainEqual({ panel: 'Goroutines per target', expr: 'go_goroutines{job=~"$job",cluster=~"$cluster",target=~"$target"}' });
+    expect(panelQueries(all.signature!)).toContainEqual({ panel: 'Proven leaked', expr: 'pprof_goroutines_leaked{job=~"$job",cluster=~"$cluster",target="$target",signature="$signature"}' });
   });
 
   it('every query parses as PromQL (promtool)', () => {
@@ -235,6 +250,13 @@ describe('the linter catches', () => {
       'go_memstats_heap_released_bytes without target filter'],
     ['a target filter on a fixed value', () => withExpr('go_goroutines{target="checkout"}'), 'go_goroutines without target filter'],
     ['a job selector', () => withExpr('go_goroutines{target=~"$target",job="go"}'), 'hard-coded job/instance selector'],
+    ['a selector without the job scope', () => withExpr('go_goroutines{cluster=~"$cluster",target=~"$target"}'), 'go_goroutines without job=~"$job"'],
+    ['a selector without the cluster scope', () => withExpr('go_goroutines{job=~"$job",target=~"$target"}'), 'go_goroutines without cluster=~"$cluster"'],
+    ['a cluster variable whose All would not match a missing label', () => {
+      const d = clone();
+      delete d.templating.list.find((v) => v.name === 'cluster')!.allValue;
+      return d;
+    }, 'no multi-value cluster variable with All = .*'],
     ['= on a multi-value variable', () => withExpr('go_goroutines{target="$target"}'), 'multi-value $target needs =~'],
     ['an unknown variable', () => withExpr('rate(pprof_heap_alloc_bytes_total{target=~"$target"}[$window])'), 'unknown variable $window'],
     ['a hard-coded datasource', () => { const d = clone(); d.panels[1]!.datasource = { type: 'prometheus', uid: 'prom' }; return d; },

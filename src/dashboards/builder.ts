@@ -187,15 +187,27 @@ export const datasourceVar = {
   current: {}, hide: 0, includeAll: false, multi: false, options: [], refresh: 1, regex: '',
 };
 
-export function queryVar(name: string, label: string, query: string, multi: boolean): object {
+export function queryVar(name: string, label: string, query: string, multi: boolean, allValue?: string): object {
   return {
     name, label, type: 'query', datasource: DATASOURCE,
     query, definition: query,
     // Multi-value and All are interpolated as an escaped regex: use `=~`.
     multi, includeAll: multi,
+    ...(allValue !== undefined && { allValue }),
     current: {}, hide: 0, options: [], refresh: 2, regex: '', sort: 1,
   };
 }
+
+/**
+ * Which Prometheus job and cluster: every query is scoped by both, so one
+ * Grafana serves many exporters and clusters. `cluster` may be absent from
+ * the series (one cluster): its All is `.*`, which matches the empty label.
+ */
+export const SCOPE = 'job=~"$job",cluster=~"$cluster"';
+export const scopeVars = [
+  queryVar('job', 'Job', 'label_values(go_goroutines, job)', true),
+  queryVar('cluster', 'Cluster', 'label_values(go_goroutines{job=~"$job"}, cluster)', true, '.*'),
+];
 
 export function textboxVar(name: string, label: string, value: string): object {
   return { name, label, type: 'textbox', query: value, current: { text: value, value }, hide: 0, options: [] };
@@ -205,6 +217,9 @@ export function textboxVar(name: string, label: string, value: string): object {
 export const exporterUrlVar = textboxVar('exporter_url', 'Exporter URL', 'http://localhost:10066');
 
 /** The exporter's page of one signature, from template variables or a table row's fields. */
+/** The scope variables as URL parameters, for links between our dashboards. */
+export const SCOPE_PARAMS = '${job:queryparam}&${cluster:queryparam}';
+
 export function stackPageUrl(target: string, signature: string): string {
   return `\${exporter_url}/targets/${target}/signatures/${signature}`;
 }

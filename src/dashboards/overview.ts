@@ -1,13 +1,15 @@
 // "Is any Go service leaking goroutines, where, and is the exporter healthy?"
 import { OTHER } from '../catalog.js';
-import { bargauge, dashboard, exporterUrlVar, queryVar, stackPageLink, table, timeseries, withLocation, type Link } from './builder.js';
+import {
+  bargauge, dashboard, exporterUrlVar, queryVar, SCOPE, SCOPE_PARAMS, scopeVars, stackPageLink, table, timeseries, withLocation, type Link,
+} from './builder.js';
 import { SIGNATURE_UID } from './signature.js';
 
-const T = 'target=~"$target"';
+const T = `${SCOPE},target=~"$target"`;
 
 const drillDown: Link = {
   title: 'Drill down into this signature',
-  url: `/d/${SIGNATURE_UID}/?var-target=\${__data.fields.target}&var-signature=\${__data.fields.signature}&\${datasource:queryparam}&\${__url_time_range}`,
+  url: `/d/${SIGNATURE_UID}/?var-target=\${__data.fields.target}&var-signature=\${__data.fields.signature}&\${datasource:queryparam}&${SCOPE_PARAMS}&\${__url_time_range}`,
 };
 
 export function overview(): object {
@@ -15,7 +17,7 @@ export function overview(): object {
     uid: 'pprof-exporter-overview',
     title: 'pprof-exporter: Go goroutine leaks',
     description: 'Goroutines per stack signature, wait times, proven leaks, heap and MemStats of the Go services pprof-exporter scrapes.',
-    variables: [queryVar('target', 'Target', 'label_values(go_goroutines, target)', true), exporterUrlVar],
+    variables: [...scopeVars, queryVar('target', 'Target', `label_values(go_goroutines{${SCOPE}}, target)`, true), exporterUrlVar],
     panels: [
       [
         timeseries({

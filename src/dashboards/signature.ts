@@ -1,10 +1,10 @@
 // "What is this one stack signature doing, and is it a leak?"
 import { OTHER } from '../catalog.js';
-import { dashboard, exporterUrlVar, queryVar, stackPageLink, stackPageUrl, table, timeseries, withLocation } from './builder.js';
+import { dashboard, exporterUrlVar, queryVar, SCOPE, scopeVars, stackPageLink, stackPageUrl, table, timeseries, withLocation } from './builder.js';
 
 export const SIGNATURE_UID = 'pprof-exporter-signature';
 
-const S = 'target="$target",signature="$signature"';
+const S = `${SCOPE},target="$target",signature="$signature"`;
 // The exporter's page with the signature's full stack.
 const STACK_URL = stackPageUrl('${target}', '${signature}');
 
@@ -15,8 +15,9 @@ export function signature(): object {
     description: 'One goroutine stack signature of one target: where it is in the code, its stack, count, growth, longest wait and proven leaks.',
     variables: [
       // Single target: the signature ids below belong to one target.
-      queryVar('target', 'Target', 'label_values(go_goroutines, target)', false),
-      queryVar('signature', 'Signature', `label_values(pprof_goroutines{target="$target",signature!="${OTHER}"}, signature)`, false),
+      ...scopeVars,
+      queryVar('target', 'Target', `label_values(go_goroutines{${SCOPE}}, target)`, false),
+      queryVar('signature', 'Signature', `label_values(pprof_goroutines{${SCOPE},target="$target",signature!="${OTHER}"}, signature)`, false),
       exporterUrlVar,
     ],
     links: [{
