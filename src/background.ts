@@ -11,6 +11,7 @@ import type { Logger } from './log.js';
 import { expectCountProfile } from './profile/validate.js';
 import { groupGoroutines, type GoroutineSummary } from './goroutine/signature.js';
 import { debug2Summarizer, type WaitInfo } from './goroutine/text.js';
+import { WaitSince } from './goroutine/waitsince.js';
 import { parseDebug2 } from './text/debug2.js';
 import { PATHS, profile, runSource, type SourceResult } from './scrape.js';
 
@@ -34,6 +35,8 @@ export interface LeakSnapshot { atMs: number; summary: GoroutineSummary; }
 export interface TargetBackground {
   lastKnownGoroutines?: number;
   debug2: { lastAttemptMs?: number; waitingForCount?: boolean; inFlight: boolean; result?: SourceResult<Debug2Snapshot>; last?: Debug2Snapshot; skipped: Map<SkipReason, number> };
+  /** Since when each goroutine has been blocked where it is: wait times for leaked ones. */
+  waitSince: WaitSince;
   leak: { lastAttemptMs?: number; inFlight: boolean; result?: SourceResult<LeakSnapshot>; last?: LeakSnapshot; supported?: boolean };
 }
 
@@ -70,7 +73,7 @@ export class BackgroundSampler {
   private of(name: string): TargetBackground {
     let s = this.state.get(name);
     if (!s) {
-      s = { debug2: { inFlight: false, skipped: new Map() }, leak: { inFlight: false } };
+      s = { debug2: { inFlight: false, skipped: new Map() }, leak: { inFlight: false }, waitSince: new WaitSince() };
       this.state.set(name, s);
     }
     return s;
@@ -135,8 +138,10 @@ export class BackgroundSampler {
     s.debug2.inFlight = true;
     try {
       const result = await runSource('goroutine_debug2', t, this.ctx(t), async (f): Promise<Debug2Snapshot> => {
-        const acc = debug2Summarizer();
+        const waits = s.waitSince.dump(Date.now()); // when the target wrote the dump, near enough
+        const acc = debug2Summarizer(waits);
         const r = await parseDebug2(f.stream(PATHS.goroutineDebug2, DEBUG2_MAX_BYTES, 'text/plain'), (g) => acc.add(g));
+        waits.finish(r.truncated);
         const { summary, wait } = acc.result();
         return { atMs: Date.now(), summary, wait, truncated: r.truncated, goroutines: r.goroutines };
       });
