@@ -20,6 +20,7 @@ import { expectCountProfile } from './profile/validate.js';
 import { groupGoroutines, type GoroutineSummary } from './goroutine/signature.js';
 import type { BlockedOn } from './goroutine/classify.js';
 import { debug2Summarizer, type WaitInfo } from './goroutine/text.js';
+import { WaitSince } from './goroutine/waitsince.js';
 import { parseDebug2 } from './text/debug2.js';
 import { PATHS, profile, runSource, type SourceResult } from './scrape.js';
 
@@ -75,6 +76,8 @@ export interface CostlyState<T> {
 export interface TargetBackground {
   count?: GoroutineCount;
   debug2: CostlyState<Debug2Snapshot>;
+  /** Since when each goroutine has been blocked where it is: wait times for leaked ones. */
+  waitSince: WaitSince;
   leak: CostlyState<LeakSnapshot> & { supported?: boolean };
 }
 
@@ -120,7 +123,7 @@ export class BackgroundSampler {
   private of(name: string): TargetBackground {
     let s = this.state.get(name);
     if (!s) {
-      s = { debug2: costly(), leak: costly() };
+      s = { debug2: costly(), leak: costly(), waitSince: new WaitSince() };
       this.state.set(name, s);
     }
     return s;
@@ -226,8 +229,10 @@ export class BackgroundSampler {
 
   private async debug2(t: TargetConfig, s: TargetBackground): Promise<void> {
     const result = await runSource('goroutine_debug2', t, this.ctx(t), async (f): Promise<Debug2Snapshot> => {
-      const acc = debug2Summarizer();
+      const waits = s.waitSince.dump(Date.now()); // when the target wrote the dump, near enough
+      const acc = debug2Summarizer(waits);
       const r = await parseDebug2(f.stream(PATHS.goroutineDebug2, DEBUG2_MAX_BYTES, 'text/plain'), (g) => acc.add(g));
+      waits.finish(r.truncated);
       const { summary, wait } = acc.result();
       return { atMs: Date.now(), summary, wait, truncated: r.truncated, goroutines: r.goroutines };
     });

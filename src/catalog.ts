@@ -30,7 +30,7 @@ export const METRICS = {
   heapFunctions: def('pprof_heap_functions', 'gauge', ['target'],
     'Distinct allocation sites (functions) in the last heap profile, before folding into "other".'),
   waitSecondsMax: def('pprof_goroutine_wait_seconds_max', 'gauge', ['target', 'signature'],
-    'Longest wait among the goroutines of a signature, from the last debug=2 dump. Go reports whole minutes, and only once a GC has seen the goroutine blocked: resolution 60 s, 0 means under a minute.'),
+    'Longest wait among the goroutines of a signature, from the last debug=2 dump. Go reports whole minutes, and only once a GC has seen the goroutine blocked: resolution 60 s, 0 means under a minute. For goroutines marked leaked (no minutes), the time since the exporter first saw them blocked there: a lower bound.'),
   byWaitReason: def('pprof_goroutines_by_wait_reason', 'gauge', ['target', 'wait_reason'],
     'Goroutines per wait reason as Go prints it in the debug=2 dump header (chan send, select, IO wait, running, ...).'),
   dumpTruncated: def('pprof_goroutine_dump_truncated', 'gauge', ['target'],

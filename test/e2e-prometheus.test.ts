@@ -14,10 +14,17 @@ import { closedPort, startServer, type TestServer } from './helpers/http.js';
 import { startLeaky, type Leaky } from './helpers/leaky.js';
 import { freePort, startProc, type Proc } from './helpers/procs.js';
 
-// Production windows scaled from minutes to seconds: 4 windows of 4 s.
+// Production windows scaled from minutes to seconds: 4 windows of 4 s; a
+// staircase's floor over 6 s (the churn's period is 1 s), sampled every 1 s,
+// steps within 60 s, the last within 30 s. The flood keeps production windows
+// (minutes): it stays out of the way here.
 export const TEST_RULES: RuleParams = {
   ...PRODUCTION, window: '4s', windows: 4, growthFor: '2s', leakFor: '2s', downFor: '3s', waitFor: '2s',
+  floorWindow: '6s', floorStep: '1s', stepsWithin: '1m', lastStepWithin: '30s',
 };
+// A staircase: 12 producers at start, then 3 more 9-14 s apart. No 4 s window
+// series catches it (some windows have no step), so only the staircase branch can.
+const STAIRS = '3@10s,3@13s,3@9s,3@12s,3@14s,3@10s,3@12s,3@11s';
 
 interface Alert { status: string; labels: Record<string, string>; annotations: Record<string, string>; }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -34,7 +41,8 @@ describe('leaky program → exporter → Prometheus → Alertmanager → webhook
   const started = Date.now();
 
   beforeAll(async () => {
-    leaky = await startLeaky(['-sendleak=5', '-sendleak-rate=2', '-nilchan=3', '-pool=20', '-churn=30', '-churn-period=1s'], {}, inject('leakyLeakProfileBin'));
+    leaky = await startLeaky(['-sendleak=5', '-sendleak-rate=2', '-nilchan=3', '-pool=20', '-churn=30', '-churn-period=1s',
+      '-producer=12', `-producer-steps=${STAIRS}`], {}, inject('leakyLeakProfileBin'));
     exp = await startExporter(configFor(
       [{ name: 'leaky', url: leaky.url }, { name: 'down', url: await closedPort() }],
       { debug2_interval: '2s', goroutineleak_interval: '2s' },
@@ -99,9 +107,17 @@ describe('leaky program → exporter → Prometheus → Alertmanager → webhook
     expect(a.labels).toMatchObject({ target: 'leaky', blocked_on: 'chan_send', severity: 'warning', job: 'pprof-exporter' });
     expect(a.labels.signature).toMatch(/^[0-9a-f]{16}$/);
     expect(a.annotations.summary).toBe('Goroutine leak in main.computeResult on leaky');
-    expect(a.annotations.description).toMatch(/^\d+ goroutines of signature [0-9a-f]{16} in main\.computeResult, blocked on chan_send, grew in each of the last 4 windows of 4s on leaky\.$/);
+    expect(a.annotations.description).toMatch(/^\d+ goroutines of signature [0-9a-f]{16} in main\.computeResult, blocked on chan_send, on leaky only grow: in each of the last 4 windows of 4s, in 2\+ separate steps within 1m without falling back, or by 100\+ a minute for 10m\.$/);
     expect(a.annotations.runbook_url).toBe(`${PRODUCTION.runbookUrl}#goroutineleak`);
     console.log(`GoroutineLeak delivered ${((Date.now() - started) / 1000).toFixed(1)} s after the test started`);
+  });
+
+  it('delivers GoroutineLeak for the staircase, flat between its steps', { timeout: 120_000 }, async () => {
+    await waitFor('GoroutineLeak for main.produceEvents', () => firing('GoroutineLeak', { function: 'main.produceEvents' }).length > 0);
+    const a = firing('GoroutineLeak', { function: 'main.produceEvents' })[0]!;
+    expect(a.labels).toMatchObject({ target: 'leaky', blocked_on: 'chan_send', severity: 'warning' });
+    expect(a.annotations.summary).toBe('Goroutine leak in main.produceEvents on leaky');
+    console.log(`GoroutineLeak for the staircase delivered ${((Date.now() - started) / 1000).toFixed(1)} s after the test started`);
   });
 
   it('delivers the proven leak and the down target, and nothing for the pool, the churn or the flat nil-channel workers', { timeout: 60_000 }, async () => {

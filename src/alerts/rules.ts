@@ -5,11 +5,27 @@ import { stringify } from 'yaml';
 import { formatDuration, parseDuration } from '../duration.js';
 
 export interface RuleParams {
-  /** One window of the growth check; the count must rise in each of `windows` consecutive ones. */
+  /** Steady growth: the count must rise in each of `windows` consecutive windows of `window`. */
   window: string;
   windows: number;
-  /** How long the growth condition must hold before a growth alert fires. */
+  /** Staircase: the floor (minimum over floorWindow, longer than any churn period to ignore)... */
+  floorWindow: string;
+  /** ...sampled every floorStep, must never fall within stepsWithin and step up at least minSteps separate times... */
+  floorStep: string;
+  stepsWithin: string;
+  minSteps: number;
+  /** ...the last of them within lastStepWithin (longer than the longest gap of a staircase to catch). */
+  lastStepWithin: string;
+  /** Flood: at least floodPerMinute more goroutines in every floodStep of the last floodWindow... */
+  floodPerMinute: number;
+  floodWindow: string;
+  floodStep: string;
+  /** ...and more than ever in the churnWindow before it (churn of a shorter period peaks in there). */
+  churnWindow: string;
+  /** How long a goroutine growth condition must hold before GoroutineLeak / GoroutineCountGrowing fire. */
   growthFor: string;
+  /** The same for GoHeapInuseGrowing (steady growth only). */
+  heapGrowthFor: string;
   /** Below this many goroutines a growing signature or target is not worth a page. */
   minGoroutines: number;
   minHeapInuseBytes: number;
@@ -23,15 +39,31 @@ export interface RuleParams {
   overviewDashboardUrl: string;
 }
 
-// Windows: a steady leak of a few goroutines a minute adds dozens per 10m
-// window, while a worker pool's churn repeats well within one window and so
-// leaves each window's minimum flat. Six windows (1h) of uninterrupted
-// growth ride out deploys (one step up), restarts (the minimum drops) and
-// slow-moving load, and still page well before a leak of 3/min costs much.
+// A leak never gives back and keeps adding; it takes three shapes, one rule
+// branch each (alerts/RUNBOOK.md has the math and the trade-offs):
+// - steady: a few goroutines a minute raise the minimum of every 10m window
+//   (a worker pool's churn repeats within a window and leaves it flat); six
+//   windows ride out deploys (one step) and restarts (the minimum drops);
+// - staircase: a few goroutines at a time, 15-90 minutes apart. The 40m floor
+//   (a 30m sawtooth's trough is always in it) never falls in 4h, steps up at
+//   two separate times, the last within 2h; a deploy raises it once, a warm-up
+//   in one climb;
+// - flood: 100+ a minute in every 2m of the last 10m, above the peak of the
+//   30m before (so not the rising half of a sawtooth), pages within 20 minutes.
 export const PRODUCTION: RuleParams = {
   window: '10m',
   windows: 6,
-  growthFor: '10m',
+  floorWindow: '40m',
+  floorStep: '5m',
+  stepsWithin: '4h',
+  minSteps: 2,
+  lastStepWithin: '2h',
+  floodPerMinute: 100,
+  floodWindow: '10m',
+  floodStep: '2m',
+  churnWindow: '30m',
+  growthFor: '5m',
+  heapGrowthFor: '10m',
   minGoroutines: 10,
   minHeapInuseBytes: 16 * 2 ** 20,
   waitThresholdSeconds: 3600,
@@ -43,20 +75,63 @@ export const PRODUCTION: RuleParams = {
   overviewDashboardUrl: 'http://grafana.example.com/d/pprof-exporter-overview/pprof-exporter-go-goroutine-leaks',
 };
 
+const seconds = (d: string) => parseDuration(d);
+
 /**
  * `series` rose in each of the last `windows` windows: the minimum of each
  * window (immune to churn shorter than a window) is above the previous one's,
  * with every window present (a young or restarted series does not qualify).
  */
-export function monotonicGrowth(series: string, min: number, p: RuleParams): string {
+export function steadyGrowth(series: string, p: RuleParams): string[] {
   const w = p.window;
-  const span = formatDuration(parseDuration(w) * p.windows);
+  const span = formatDuration(seconds(w) * p.windows);
   const growth = `min_over_time(${series}[${w}]) - min_over_time(${series}[${w}] offset ${w})`;
   return [
-    `${series} >= ${min}`,
-    `and min_over_time((${growth})[${span}:${w}]) > 0`,
-    `and count_over_time((${growth})[${span}:${w}]) >= ${p.windows}`,
-  ].join('\n');
+    `min_over_time((${growth})[${span}:${w}]) > 0`,
+    `count_over_time((${growth})[${span}:${w}]) >= ${p.windows}`,
+  ];
+}
+
+/**
+ * The floor of `series` (its minimum over floorWindow) did not fall at any
+ * floorStep of the last stepsWithin, and rose at minSteps or more steps that
+ * each follow a step without a rise (separate additions, not one climb), the
+ * last within lastStepWithin (a plateau is flat for longer than that).
+ */
+export function staircaseGrowth(series: string, p: RuleParams): string[] {
+  const floor = (offset: number) => `min_over_time(${series}[${p.floorWindow}]${offset ? ` offset ${formatDuration(offset)}` : ''})`;
+  const step = seconds(p.floorStep);
+  const range = `[${p.stepsWithin}:${p.floorStep}]`;
+  return [
+    `min_over_time((${floor(0)} - ${floor(step)})${range}) >= 0`,
+    `count_over_time(((${floor(0)} > ${floor(step)}) unless (${floor(step)} > ${floor(2 * step)}))${range}) >= ${p.minSteps}`,
+    `${floor(0)} > ${floor(seconds(p.lastStepWithin))}`,
+  ];
+}
+
+/** At least floodPerMinute more in every floodStep of the last floodWindow, and above the peak of the churnWindow before. */
+export function floodGrowth(series: string, p: RuleParams): string[] {
+  const perStep = p.floodPerMinute * seconds(p.floodStep) / 60;
+  return [
+    `min_over_time((${series} - ${series} offset ${p.floodStep})[${p.floodWindow}:${p.floodStep}]) >= ${perStep}`,
+    `${series} > max_over_time(${series}[${p.churnWindow}] offset ${p.floodWindow})`,
+  ];
+}
+
+/** Any of the three shapes, on a series of at least `min`; the value is the series'. */
+export function leakGrowth(series: string, min: number, p: RuleParams): string {
+  const branch = (conditions: string[]) => `(\n  ${[`${series} >= ${min}`, ...conditions].join('\n  and ')}\n)`;
+  return [steadyGrowth(series, p), staircaseGrowth(series, p), floodGrowth(series, p)].map(branch).join('\nor\n');
+}
+
+/** Steady growth only (the heap: GC makes its floor noisy, and it has no flood). */
+export function monotonicGrowth(series: string, min: number, p: RuleParams): string {
+  return [`${series} >= ${min}`, ...steadyGrowth(series, p)].join('\nand ');
+}
+
+/** How the growth alerts' descriptions name the shapes. */
+export function growthShapes(p: RuleParams): string {
+  return `in each of the last ${p.windows} windows of ${p.window}, in ${p.minSteps}+ separate steps within ${p.stepsWithin} without falling back, or by ${p.floodPerMinute}+ a minute for ${p.floodWindow}`;
 }
 
 function anchor(name: string): string {
@@ -74,30 +149,31 @@ export interface Rule {
 export function rules(p: RuleParams): Rule[] {
   const runbook = (alert: string) => `${p.runbookUrl}#${anchor(alert)}`;
   const perWindow = `each of the last ${p.windows} windows of ${p.window}`;
+  const shapes = growthShapes(p);
   const sigDashboard = `${p.signatureDashboardUrl}?var-target={{ $labels.target }}&var-signature={{ $labels.signature }}`;
   const overview = `${p.overviewDashboardUrl}?var-target={{ $labels.target }}`;
   const leakSignatures = 'pprof_goroutines{signature!="other"}';
   return [
     {
       alert: 'GoroutineLeak',
-      expr: monotonicGrowth(leakSignatures, p.minGoroutines, p),
+      expr: leakGrowth(leakSignatures, p.minGoroutines, p),
       for: p.growthFor,
       labels: { severity: 'warning' },
       annotations: {
         summary: 'Goroutine leak in {{ $labels.function }} on {{ $labels.target }}',
-        description: `{{ $value }} goroutines of signature {{ $labels.signature }} in {{ $labels.function }}, blocked on {{ $labels.blocked_on }}, grew in ${perWindow} on {{ $labels.target }}.`,
+        description: `{{ $value }} goroutines of signature {{ $labels.signature }} in {{ $labels.function }}, blocked on {{ $labels.blocked_on }}, on {{ $labels.target }} only grow: ${shapes}.`,
         runbook_url: runbook('GoroutineLeak'),
         dashboard: sigDashboard,
       },
     },
     {
       alert: 'GoroutineCountGrowing',
-      expr: monotonicGrowth('go_goroutines', p.minGoroutines, p),
+      expr: leakGrowth('go_goroutines', p.minGoroutines, p),
       for: p.growthFor,
       labels: { severity: 'warning' },
       annotations: {
         summary: 'Goroutines keep growing on {{ $labels.target }}',
-        description: `{{ $labels.target }} has {{ $value }} goroutines, more in ${perWindow}.`,
+        description: `{{ $labels.target }} has {{ $value }} goroutines, and they only grow: ${shapes}.`,
         runbook_url: runbook('GoroutineCountGrowing'),
         dashboard: overview,
       },
@@ -133,7 +209,7 @@ export function rules(p: RuleParams): Rule[] {
     {
       alert: 'GoHeapInuseGrowing',
       expr: monotonicGrowth('go_memstats_heap_inuse_bytes', p.minHeapInuseBytes, p),
-      for: p.growthFor,
+      for: p.heapGrowthFor,
       labels: { severity: 'warning' },
       annotations: {
         summary: 'Heap in use keeps growing on {{ $labels.target }}',

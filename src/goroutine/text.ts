@@ -5,9 +5,10 @@ import type { Debug1Record } from '../text/debug1.js';
 import type { TextFrame, TextGoroutine } from '../text/debug2.js';
 import { applicationFunction, blockedOn, type BlockedOn } from './classify.js';
 import { dominant, signatureId, sortSignatures, visibleNames, type GoroutineSummary, type Signature } from './signature.js';
+import type { DumpWaits } from './waitsince.js';
 
 export interface WaitInfo {
-  /** Signature id → longest wait in seconds (Go prints whole minutes, only after a GC saw the wait). */
+  /** Signature id → longest wait in seconds (Go prints whole minutes, only after a GC saw the wait; leaked goroutines: since first seen). */
   maxWaitSeconds: Map<string, number>;
   /** Bounded wait reason → goroutine count. */
   byWaitReason: Map<string, number>;
@@ -210,14 +211,15 @@ const pick = (frames: readonly TextFrame[], at: Uint32Array): TextFrame[] => Arr
 const TEXT_ONLY = /^runtime\.goexit$|\.gowrap\d+$/;
 const isTextOnly = (name: string) => (name.endsWith('goexit') || name.includes('.gowrap')) && TEXT_ONLY.test(name);
 
-export function debug2Summarizer(): { add(g: TextGoroutine): void; result(): { summary: GoroutineSummary; wait: WaitInfo } } {
+/** `waits`: the target's wait tracking (waitsince.ts), for leaked goroutines Go prints without minutes. */
+export function debug2Summarizer(waits?: DumpWaits): { add(g: TextGoroutine): void; result(): { summary: GoroutineSummary; wait: WaitInfo } } {
   const acc = accumulator();
   const wait: WaitInfo = { maxWaitSeconds: new Map(), byWaitReason: new Map(), bySignature: new Map() };
   return {
     add(g) {
       const frames = g.frames.some((f) => isTextOnly(f.function)) ? g.frames.filter((f) => !isTextOnly(f.function)) : g.frames;
       const id = acc.add(frames, 1, (b) => (frames.length === 0 ? 'running' : byWaitReason(g.waitReason, b)));
-      const seconds = g.waitMinutes * 60;
+      const seconds = waits ? waits.seconds(g, id) : g.waitMinutes * 60;
       wait.maxWaitSeconds.set(id, Math.max(wait.maxWaitSeconds.get(id) ?? 0, seconds));
       const reason = waitReasonLabel(g.waitReason);
       wait.byWaitReason.set(reason, (wait.byWaitReason.get(reason) ?? 0) + 1);
