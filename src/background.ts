@@ -83,6 +83,9 @@ export interface TargetBackground {
 
 const costly = <T>(): CostlyState<T> => ({ inFlight: false, skipped: new Map(), backoff: 1, backoffSkipsCounted: 0 });
 
+const attemptedAt = (s: TargetBackground, source: CostlySource) =>
+  (source === 'goroutineleak' ? s.leak : s.debug2).lastAttemptMs ?? -Infinity;
+
 /** One process behind however many target names: the origin is what a costly fetch stops. */
 function processKey(t: TargetConfig): string {
   return new URL(t.url).origin;
@@ -146,12 +149,12 @@ export class BackgroundSampler {
     const jobs: Promise<void>[] = [];
     for (const t of targets) {
       const s = this.of(t.name);
-      if (t.sources.includes('goroutine_debug2')) {
-        const job = this.consider(t, s, 'goroutine_debug2', now);
-        if (job) jobs.push(job);
-      }
-      if (t.sources.includes('goroutineleak')) {
-        const job = this.consider(t, s, 'goroutineleak', now);
+      // The source that has waited longest goes first: one costly fetch per process at a
+      // time must not let a short debug2_interval starve the goroutineleak profile.
+      const due = (['goroutine_debug2', 'goroutineleak'] as const).filter((src) => t.sources.includes(src))
+        .sort((a, b) => attemptedAt(s, a) - attemptedAt(s, b));
+      for (const source of due) {
+        const job = this.consider(t, s, source, now);
         if (job) jobs.push(job);
       }
     }

@@ -225,14 +225,15 @@ describe('costly fetches: limits from the last goroutine profile', () => {
   it('backs off after a slow fetch, doubling the wait, and counts the held-back fetches', async () => {
     const proxy = await countingProxy(leaky.url);
     const exp = await startExporter(configFor([{
-      name: 'slow', url: proxy.url, sources: ['goroutine', 'goroutineleak'], goroutineleak_interval: '1m', costly_fetch_backoff_after: '100ms',
+      // Slow is 1.2 s against a 1 s threshold: a loaded machine never makes the fast fetch look slow.
+      name: 'slow', url: proxy.url, sources: ['goroutine', 'goroutineleak'], goroutineleak_interval: '1m', costly_fetch_backoff_after: '1s',
     }]));
     cleanup.push(() => exp.close(), () => proxy.close());
     await exp.scrape();
     const bg = exp.exporter.background;
     const min = 60_000;
     const t0 = performance.now();
-    proxy.ctl.delayMs = 300;
+    proxy.ctl.delayMs = 1200;
     await bg.tick(t0); // slow: the next one waits 2 intervals
     expect(proxy.asked.goroutineleak).toBe(1);
     expect(bg.get('slow')!.leak.backoff).toBe(2);
@@ -268,6 +269,18 @@ describe('costly fetches: limits from the last goroutine profile', () => {
     for (let i = 0; i < 4; i++) await exp.exporter.background.tick(t0 + i * 1000);
     expect(proxy.asked).toEqual({ debug2: 1, goroutineleak: 2 });
     expect(proxy.maxInFlight()).toBe(1);
+  });
+
+  it('takes turns between the two costly sources, so a short debug2_interval cannot starve goroutineleak', async () => {
+    const proxy = await countingProxy(leaky.url);
+    const exp = await startExporter(configFor([
+      { name: 't', url: proxy.url, sources: ['goroutine', 'goroutine_debug2', 'goroutineleak'], debug2_interval: '1s', goroutineleak_interval: '1s' },
+    ]));
+    cleanup.push(() => exp.close(), () => proxy.close());
+    await exp.scrape();
+    const t0 = performance.now();
+    for (let i = 0; i < 4; i++) await exp.exporter.background.tick(t0 + i * 2000);
+    expect(proxy.asked).toEqual({ debug2: 2, goroutineleak: 2 });
   });
 });
 
