@@ -155,6 +155,20 @@ const CASES: Case[] = [
     }]],
   },
   {
+    // The notification names the leaking line, from the info series (a template query).
+    name: 'a proven leak whose signature has an info series', alert: 'GoroutineLeakDetected',
+    series: [
+      [sel('pprof_goroutines_leaked', { ...SCRAPE, ...SIG }), '0x10 5x100'],
+      [sel('pprof_goroutine_signature_info', { ...SCRAPE, ...SIG, location: '/src/checkout/compute.go:57', stack: 'main.computeResult /src/checkout/compute.go:57' }), '1x120'],
+    ],
+    silent: [25],
+    firing: [[26, { ...SCRAPE, ...SIG, severity: 'critical' }, {
+      summary: 'The Go runtime proves 5 goroutines leaked in main.computeResult on checkout',
+      description: '5 goroutines of signature 0123456789abcdef in main.computeResult at /src/checkout/compute.go:57 are blocked on chan_send on objects no running goroutine can reach (goroutineleak profile) on checkout.',
+      runbook_url: runbook('GoroutineLeakDetected'), dashboard: sigDashboard,
+    }]],
+  },
+  {
     name: 'a target that stops answering', alert: 'PprofTargetDown',
     series: [[sel('pprof_exporter_scrape_success', { ...SCRAPE, target: 'checkout', source: 'goroutine' }), '1x10 0x60']],
     silent: [10, 15],

@@ -107,7 +107,8 @@ describe('leaky program → exporter → Prometheus → Alertmanager → webhook
     expect(a.labels).toMatchObject({ target: 'leaky', blocked_on: 'chan_send', severity: 'warning', job: 'pprof-exporter' });
     expect(a.labels.signature).toMatch(/^[0-9a-f]{16}$/);
     expect(a.annotations.summary).toBe('Goroutine leak in main.computeResult on leaky');
-    expect(a.annotations.description).toMatch(/^\d+ goroutines of signature [0-9a-f]{16} in main\.computeResult, blocked on chan_send, on leaky only grow: in each of the last 4 windows of 4s, in 2\+ separate steps within 1m without falling back, or by 100\+ a minute for 10m\.$/);
+    // The leaking line, from pprof_goroutine_signature_info, in the notification itself.
+    expect(a.annotations.description).toMatch(/^\d+ goroutines of signature [0-9a-f]{16} in main\.computeResult at \S+\/shapes\.go:\d+, blocked on chan_send, on leaky only grow: in each of the last 4 windows of 4s, in 2\+ separate steps within 1m without falling back, or by 100\+ a minute for 10m\.$/);
     expect(a.annotations.runbook_url).toBe(`${PRODUCTION.runbookUrl}#goroutineleak`);
     console.log(`GoroutineLeak delivered ${((Date.now() - started) / 1000).toFixed(1)} s after the test started`);
   });

@@ -146,6 +146,14 @@ export interface Rule {
   annotations: Record<string, string>;
 }
 
+/**
+ * " at file:line" of the alert's signature, read from pprof_goroutine_signature_info
+ * when the notification is rendered (a template query, so the location is no
+ * label of the alert: a changed line does not make a new alert); "" without it.
+ */
+export const AT_LOCATION = '{{ with printf "pprof_goroutine_signature_info{target=%q,signature=%q}" $labels.target $labels.signature | query }}'
+  + '{{ with first . }} at {{ label "location" . }}{{ end }}{{ end }}';
+
 export function rules(p: RuleParams): Rule[] {
   const runbook = (alert: string) => `${p.runbookUrl}#${anchor(alert)}`;
   const perWindow = `each of the last ${p.windows} windows of ${p.window}`;
@@ -161,7 +169,7 @@ export function rules(p: RuleParams): Rule[] {
       labels: { severity: 'warning' },
       annotations: {
         summary: 'Goroutine leak in {{ $labels.function }} on {{ $labels.target }}',
-        description: `{{ $value }} goroutines of signature {{ $labels.signature }} in {{ $labels.function }}, blocked on {{ $labels.blocked_on }}, on {{ $labels.target }} only grow: ${shapes}.`,
+        description: `{{ $value }} goroutines of signature {{ $labels.signature }} in {{ $labels.function }}${AT_LOCATION}, blocked on {{ $labels.blocked_on }}, on {{ $labels.target }} only grow: ${shapes}.`,
         runbook_url: runbook('GoroutineLeak'),
         dashboard: sigDashboard,
       },
@@ -189,7 +197,7 @@ export function rules(p: RuleParams): Rule[] {
       labels: { severity: 'warning' },
       annotations: {
         summary: 'Goroutines in {{ $labels.function }} on {{ $labels.target }} blocked for {{ $value | humanizeDuration }}',
-        description: 'Goroutines of signature {{ $labels.signature }} in {{ $labels.function }} have waited {{ $value | humanizeDuration }} on {{ $labels.blocked_on }} on {{ $labels.target }} (debug=2 dump; minute resolution).',
+        description: `Goroutines of signature {{ $labels.signature }} in {{ $labels.function }}${AT_LOCATION} have waited {{ $value | humanizeDuration }} on {{ $labels.blocked_on }} on {{ $labels.target }} (debug=2 dump; minute resolution).`,
         runbook_url: runbook('GoroutinesBlockedTooLong'),
         dashboard: sigDashboard,
       },
@@ -201,7 +209,7 @@ export function rules(p: RuleParams): Rule[] {
       labels: { severity: 'critical' },
       annotations: {
         summary: 'The Go runtime proves {{ $value }} goroutines leaked in {{ $labels.function }} on {{ $labels.target }}',
-        description: '{{ $value }} goroutines of signature {{ $labels.signature }} in {{ $labels.function }} are blocked on {{ $labels.blocked_on }} on objects no running goroutine can reach (goroutineleak profile) on {{ $labels.target }}.',
+        description: `{{ $value }} goroutines of signature {{ $labels.signature }} in {{ $labels.function }}${AT_LOCATION} are blocked on {{ $labels.blocked_on }} on objects no running goroutine can reach (goroutineleak profile) on {{ $labels.target }}.`,
         runbook_url: runbook('GoroutineLeakDetected'),
         dashboard: sigDashboard,
       },
