@@ -8,6 +8,7 @@ import express, { type Express } from 'express';
 import type { Exporter } from './exporter.js';
 import type { WebConfig } from './webconfig.js';
 import { webRouter } from './web/router.js';
+import { printableText } from './printable.js';
 
 export const TELEMETRY_PATH = '/metrics';
 
@@ -63,7 +64,7 @@ export function createApp(exporter: Exporter, opts: AppOptions = {}): Express {
       const { changed } = await reload();
       res.type('text').send(changed ? 'config reloaded\n' : 'config unchanged\n');
     } catch (err) {
-      res.status(500).type('text').send(`failed to reload config: ${(err as Error).message}\n`);
+      res.status(500).type('text').send(`failed to reload config: ${printableText((err as Error).message)}\n`);
     }
   });
   app.use(webRouter(exporter, { telemetryPath }));
@@ -73,7 +74,7 @@ export function createApp(exporter: Exporter, opts: AppOptions = {}): Express {
   // Express 5 forwards rejected handler promises here.
   app.use((err: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
     exporter.logger.error({ err: err.message }, 'request failed');
-    if (!res.headersSent) res.status(500).type('text').send(`internal error: ${err.message}\n`);
+    if (!res.headersSent) res.status(500).type('text').send(`internal error: ${printableText(err.message)}\n`);
   });
   return app;
 }

@@ -266,3 +266,26 @@ describe('an allowlist of names only', () => {
     expect(s3.contacts).toEqual([]);
   });
 });
+
+describe('controls and bidi overrides in text a person copies or reads', () => {
+  // U+009B is a one-byte CSI to many terminals; U+202E and U+2066 reorder what is displayed.
+  const hostile = 'main.run\u009b2J\u202eevil\u2066x\u2069\u202c\x1b[0m\x7f\x85';
+
+  it('are replaced in copied commands', () => {
+    expect(shellQuote(hostile)).toBe(`'main.run?2J?evil?x???[0m??'`);
+    const c = commands({ url: 'http://127.0.0.1:1' } as never, hostile);
+    for (const cmd of Object.values(c)) expect(cmd).not.toMatch(/[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/);
+  });
+
+  it('are replaced in web pages and plain-text answers', async () => {
+    expect(esc(`${hostile}\n<b>`)).toBe('main.run?2J?evil?x???[0m??\n&lt;b&gt;');
+    const exp = await startExporter(parseConfig('targets: []\n', 'x.yml'));
+    try {
+      const r = await exp.probe({ target: '127.0.0.1:1', module: `m\u202eodule\u009b` });
+      expect(r.status).toBe(400);
+      expect(r.text).toBe('unknown module "m?odule?"\n');
+    } finally {
+      await exp.close();
+    }
+  });
+});
