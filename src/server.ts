@@ -9,6 +9,7 @@ import type { Exporter } from './exporter.js';
 import type { WebConfig } from './webconfig.js';
 import { webRouter } from './web/router.js';
 import { printableText } from './printable.js';
+import { AuthBusy } from './authlimit.js';
 
 export const TELEMETRY_PATH = '/metrics';
 
@@ -38,9 +39,19 @@ export function createApp(exporter: Exporter, opts: AppOptions = {}): Express {
       res.status(403).type('text').send(`client certificate rejected: ${String(sock.authorizationError)}\n`);
       return;
     }
-    if (w.auth && !(await w.auth.check(req.get('authorization')))) {
-      res.status(401).set('WWW-Authenticate', 'Basic realm="pprof-exporter"').type('text').send('Unauthorized\n');
-      return;
+    if (w.auth) {
+      let user: string | undefined;
+      try {
+        user = await w.auth.check(req.get('authorization'));
+      } catch (err) {
+        if (!(err instanceof AuthBusy)) throw err;
+        res.status(429).set('Retry-After', '1').type('text').send('Too many password checks in progress, retry later\n');
+        return;
+      }
+      if (!user) {
+        res.status(401).set('WWW-Authenticate', 'Basic realm="pprof-exporter"').type('text').send('Unauthorized\n');
+        return;
+      }
     }
     next();
   });

@@ -8,6 +8,7 @@ import { parse } from 'yaml';
 import * as z from 'zod';
 import bcrypt from 'bcryptjs';
 import { fileErrorReason } from './errors.js';
+import { RecentSet, WorkLimiter } from './authlimit.js';
 
 const BCRYPT = /^\$2[aby]\$(\d{2})\$[./A-Za-z0-9]{53}$/;
 const CLIENT_AUTH = ['NoClientCert', 'VerifyClientCertIfGiven', 'RequireAndVerifyClientCert'] as const;
@@ -98,21 +99,44 @@ export async function loadWebConfig(path: string): Promise<WebConfig> {
 
 type Compare = (password: string, hash: string) => Promise<boolean>;
 
+/** How much bcrypt work wrong passwords may cause (see authlimit.ts). */
+export interface AuthLimits {
+  /** Comparisons at once: bcryptjs runs on the event loop, so more only slows everything else. */
+  concurrency: number;
+  /** Comparisons waiting; beyond it a request is answered 429 without one. */
+  queue: number;
+  /** How long a failed (user, password) is answered from memory. */
+  failureTtlMs: number;
+  failureMax: number;
+}
+
+export const AUTH_LIMITS: AuthLimits = Object.freeze({ concurrency: 1, queue: 64, failureTtlMs: 60_000, failureMax: 10_000 });
+
 /**
  * Checks `Authorization: Basic` against bcrypt hashes. An unknown user is
  * compared against a dummy hash of the same cost, so it takes as long as a
  * wrong password and timing does not tell which user names exist.
+ * check() throws AuthBusy when too many comparisons are waiting.
  */
 export class BasicAuth {
   private readonly users: Map<string, string>;
   private readonly dummy: string;
   // Verified (user, password, hash) triples: bcrypt per request would cost ~50-250 ms each.
   private readonly verified = new Set<string>();
+  private readonly failed: RecentSet;
+  private readonly limiter: WorkLimiter;
 
-  constructor(users: Record<string, string>, private readonly compare: Compare = bcrypt.compare) {
+  constructor(users: Record<string, string>, private readonly compare: Compare = bcrypt.compare, limits: AuthLimits = AUTH_LIMITS) {
+    this.failed = new RecentSet(limits.failureTtlMs, limits.failureMax);
+    this.limiter = new WorkLimiter(limits.concurrency, limits.queue);
     this.users = new Map(Object.entries(users));
     const costs = [...this.users.values()].map((h) => Number(BCRYPT.exec(h)![1]));
     this.dummy = bcrypt.hashSync('pprof-exporter: not a password', Math.max(...costs));
+  }
+
+  /** Comparisons running and waiting now. */
+  get load(): { inFlight: number; queued: number } {
+    return { inFlight: this.limiter.inFlight, queued: this.limiter.queued };
   }
 
   async check(header: string | undefined): Promise<string | undefined> {
@@ -127,10 +151,15 @@ export class BasicAuth {
     // Keyed by a digest, so the set never holds a password.
     const key = createHash('sha256').update(JSON.stringify([user, password, hash ?? ''])).digest('hex');
     if (hash !== undefined && this.verified.has(key)) return user;
-    const ok = await this.compare(password, hash ?? this.dummy);
-    if (!ok || hash === undefined) return undefined;
+    if (this.failed.has(key)) return undefined;
+    const ok = await this.limiter.run(() => this.compare(password, hash ?? this.dummy));
+    if (!ok || hash === undefined) {
+      this.failed.add(key);
+      return undefined;
+    }
     if (this.verified.size >= 1000) this.verified.clear();
     this.verified.add(key);
     return user;
   }
 }
+

@@ -16,6 +16,7 @@ import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
 import type { Resolver } from '../src/allowlist.js';
+import { AuthBusy, RecentSet, WorkLimiter } from '../src/authlimit.js';
 import { BasicAuth, loadWebConfig, type WebConfig } from '../src/webconfig.js';
 import { createApp } from '../src/server.js';
 import { commands, shellQuote } from '../src/web/views.js';
@@ -264,6 +265,98 @@ describe('an allowlist of names only', () => {
     }
     expect(s2.contacts).toEqual([]);
     expect(s3.contacts).toEqual([]);
+  });
+});
+
+describe('bcrypt work under a flood of wrong passwords', () => {
+  const deferred = () => {
+    let resolve!: (v: boolean) => void;
+    const p = new Promise<boolean>((r) => { resolve = r; });
+    return { p, resolve };
+  };
+
+  it('WorkLimiter runs at most `concurrency` jobs, queues `queue`, refuses the rest', async () => {
+    const l = new WorkLimiter(1, 2);
+    const jobs = [deferred(), deferred(), deferred()];
+    let running = 0;
+    let most = 0;
+    const runs = jobs.map((j) => l.run(async () => { running++; most = Math.max(most, running); const v = await j.p; running--; return v; }));
+    expect(l.inFlight).toBe(1);
+    expect(l.queued).toBe(2);
+    await expect(l.run(async () => true)).rejects.toBeInstanceOf(AuthBusy);
+    for (const j of jobs) j.resolve(true);
+    expect(await Promise.all(runs)).toEqual([true, true, true]);
+    expect(most).toBe(1);
+    expect([l.inFlight, l.queued]).toEqual([0, 0]);
+    // A failing job frees its slot too.
+    await expect(l.run(async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    expect(await l.run(async () => 'after')).toBe('after');
+  });
+
+  it('RecentSet forgets after its ttl and drops the oldest when full', () => {
+    let now = 0;
+    const s = new RecentSet(1000, 2, () => now);
+    s.add('a');
+    s.add('b');
+    s.add('c');
+    expect([s.has('a'), s.has('b'), s.has('c')]).toEqual([false, true, true]);
+    now = 1001;
+    expect(s.has('b')).toBe(false);
+  });
+
+  const users = { prom: bcrypt.hashSync('right', 4) };
+  const basic = (user: string, pw: string) => `Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}`;
+
+  it('a wrong password tried again costs no comparison; the right one still works', async () => {
+    const calls: string[] = [];
+    const auth = new BasicAuth(users, async (pw, h) => { calls.push(pw); return bcrypt.compare(pw, h); });
+    for (let i = 0; i < 5; i++) expect(await auth.check(basic('prom', 'wrong'))).toBeUndefined();
+    for (let i = 0; i < 5; i++) expect(await auth.check(basic('nobody', 'wrong'))).toBeUndefined();
+    expect(calls).toEqual(['wrong', 'wrong']);
+    expect(await auth.check(basic('prom', 'right'))).toBe('prom');
+  });
+
+  it('the server answers 429 without a comparison when the queue is full, and a known password never waits', async () => {
+    const pending: { resolve: (v: boolean) => void }[] = [];
+    const calls: string[] = [];
+    const real = new BasicAuth(users);
+    expect(await real.check(basic('prom', 'right'))).toBe('prom');
+    const auth = new BasicAuth(users, (pw, h) => {
+      calls.push(pw);
+      if (pw === 'right') return bcrypt.compare(pw, h);
+      const d = deferred();
+      pending.push(d);
+      return d.p;
+    }, { concurrency: 1, queue: 1, failureTtlMs: 60_000, failureMax: 100 });
+    const web: WebConfig = { file: 'web.yml', verifyClientCertIfGiven: false, headers: {}, auth };
+    const good = await startFixtureTarget((f) => fixture(GO, f));
+    const exp = await startExporter(parseConfig('targets: []\n', 'x.yml'));
+    const app = createApp(exp.exporter, { web: () => web });
+    const server = createHttpServer(app);
+    const close = closer(server);
+    const port = await listen(server, '127.0.0.1');
+    const get = (auth: string) => fetch(`http://127.0.0.1:${port}/-/healthy`, { headers: { authorization: auth } });
+    try {
+      // The right password, verified once, is then answered from memory.
+      expect((await get(basic('prom', 'right'))).status).toBe(200);
+      const first = get(basic('prom', 'w1'));
+      while (calls.length < 1) await new Promise((r) => setImmediate(r));
+      const second = get(basic('prom', 'w2'));
+      while (auth.load.queued < 1) await new Promise((r) => setImmediate(r));
+      const third = await get(basic('prom', 'w3'));
+      expect(third.status).toBe(429);
+      expect(third.headers.get('retry-after')).toBe('1');
+      expect((await get(basic('prom', 'right'))).status).toBe(200);
+      pending[0]!.resolve(false);
+      while (pending.length < 2) await new Promise((r) => setImmediate(r));
+      pending[1]!.resolve(false);
+      expect([(await first).status, (await second).status]).toEqual([401, 401]);
+      expect(calls).toEqual(['right', 'w1', 'w2']);
+    } finally {
+      await close();
+      await exp.close();
+      await good.close();
+    }
   });
 });
 
