@@ -9,6 +9,7 @@ import * as z from 'zod';
 import bcrypt from 'bcryptjs';
 import { fileErrorReason } from './errors.js';
 import { RecentSet, WorkLimiter } from './authlimit.js';
+import type { Logger } from './log.js';
 
 const BCRYPT = /^\$2[aby]\$(\d{2})\$[./A-Za-z0-9]{53}$/;
 const CLIENT_AUTH = ['NoClientCert', 'VerifyClientCertIfGiven', 'RequireAndVerifyClientCert'] as const;
@@ -60,9 +61,13 @@ export async function loadWebConfig(path: string): Promise<WebConfig> {
   const text = await read(path, 'web config');
   let data: unknown;
   try {
-    data = parse(text) ?? {};
+    data = parse(text);
   } catch (err) {
     throw new WebConfigError(`${path}: YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  // Fail closed: a file caught half-written (or emptied by mistake) must not turn auth and TLS off.
+  if (data === null || data === undefined || (typeof data === 'object' && Object.keys(data).length === 0)) {
+    throw new WebConfigError(`${path}: empty: no tls_server_config, http_server_config or basic_auth_users (to run without them, drop --web.config.file)`);
   }
   const r = schema.safeParse(data);
   if (!r.success) {
@@ -163,3 +168,38 @@ export class BasicAuth {
   }
 }
 
+export interface WebConfigFileOptions {
+  logger: Logger;
+  /** The outcome of every load, for the metric. */
+  onResult: (ok: boolean) => void;
+}
+
+/** The web config file and the config in force; a refused reload keeps the old one. */
+export class WebConfigFile {
+  private constructor(readonly path: string, private web: WebConfig, private readonly o: WebConfigFileOptions) {}
+
+  static async open(path: string, o: WebConfigFileOptions): Promise<WebConfigFile> {
+    const web = await loadWebConfig(path);
+    o.onResult(true);
+    return new WebConfigFile(path, web, o);
+  }
+
+  get current(): WebConfig { return this.web; }
+
+  /** Re-reads the file; throws (and logs at error) when it is refused. `apply` installs new TLS settings. */
+  async reload(apply: (tls: TlsOptions) => void = () => {}): Promise<void> {
+    let next: WebConfig;
+    try {
+      next = await loadWebConfig(this.path);
+      if (!next.tls !== !this.web.tls) throw new WebConfigError(`${this.path}: enabling or disabling tls_server_config needs a restart`);
+    } catch (err) {
+      this.o.onResult(false);
+      this.o.logger.error({ file: this.path, err: (err as Error).message }, 'web config reload failed, keeping the running one');
+      throw err;
+    }
+    if (next.tls) apply(next.tls);
+    this.web = next;
+    this.o.onResult(true);
+    this.o.logger.info({ file: this.path, tls: Boolean(next.tls), basic_auth_users: next.auth ? 'set' : 'none' }, 'web config reloaded');
+  }
+}

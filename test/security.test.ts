@@ -360,6 +360,81 @@ describe('bcrypt work under a flood of wrong passwords', () => {
   });
 });
 
+describe('web config reload fails closed', () => {
+  let proc: ChildProcess | undefined;
+  let target: TestServer;
+  const logs: Record<string, unknown>[] = [];
+  afterAll(async () => {
+    proc?.kill('SIGKILL');
+    await target?.close();
+  });
+
+  function waitFor(pred: (l: Record<string, unknown>) => boolean, after: number): Promise<Record<string, unknown>> {
+    return new Promise((resolve) => {
+      const check = () => {
+        const hit = logs.slice(after).find(pred);
+        if (hit) resolve(hit);
+        else setTimeout(check, 20);
+      };
+      check();
+    });
+  }
+
+  it('refuses an empty or invalid web config, keeps auth on, and still applies the main config', async () => {
+    target = await startFixtureTarget((f) => fixture(GO, f));
+    const targetsYml = (names: string[]) => `targets:\n${names.map((n) => `  - name: ${n}\n    url: ${target.url}\n    sources: [goroutine]\n`).join('')}`;
+    const cfg = file('cfg.yml', targetsYml(['one']));
+    const good = `basic_auth_users:\n  prom: "${bcrypt.hashSync('right', 4)}"\n`;
+    const web = file('web.yml', good);
+    proc = spawn(process.execPath, [join(import.meta.dirname, '../dist/cli.js'), `--config.file=${cfg}`, `--web.config.file=${web}`, '--web.listen-address=127.0.0.1:0'],
+      { stdio: ['ignore', 'ignore', 'pipe'] });
+    createInterface({ input: proc.stderr! }).on('line', (l) => logs.push(JSON.parse(l) as Record<string, unknown>));
+    const listening = await waitFor((l) => l.msg === 'listening', 0);
+    const base = `http://${String(listening.address)}`;
+    const auth = { authorization: `Basic ${Buffer.from('prom:right').toString('base64')}` };
+    const metrics = async () => parseMetrics(await (await fetch(`${base}/metrics`, { headers: auth })).text());
+    expect(one(await metrics(), 'pprof_exporter_web_config_last_reload_successful').value).toBe(1);
+
+    const cases: [string, string, string][] = [
+      ['empty', '', 'empty: no tls_server_config'],
+      ['comments only', '# being rewritten\n', 'empty: no tls_server_config'],
+      ['an empty mapping', '{}\n', 'empty: no tls_server_config'],
+      ['a bad hash', 'basic_auth_users: {prom: notahash}\n', 'basic_auth_users.prom: not a bcrypt hash'],
+    ];
+    const names = ['one'];
+    for (const [what, text, msg] of cases) {
+      writeFileSync(web, text);
+      names.push(`t${names.length}`);
+      writeFileSync(cfg, targetsYml(names));
+      const n = logs.length;
+      const r = await fetch(`${base}/-/reload`, { method: 'POST', headers: auth });
+      expect(r.status, what).toBe(500);
+      expect(await r.text(), what).toContain(msg);
+      const line = await waitFor((l) => l.msg === 'web config reload failed, keeping the running one', n);
+      expect(line.level, what).toBe('error');
+      expect(String(line.err), what).toContain(msg);
+      expect((await fetch(`${base}/metrics`)).status, what).toBe(401);
+      const s = await metrics();
+      expect(one(s, 'pprof_exporter_web_config_last_reload_successful').value, what).toBe(0);
+      // The main config changed at the same time, and was applied on its own.
+      expect(one(s, 'pprof_exporter_config_last_reload_successful').value, what).toBe(1);
+      expect(one(s, 'pprof_exporter_scrape_success', { target: names.at(-1)!, source: 'goroutine' }).value, what).toBe(1);
+    }
+    writeFileSync(web, good);
+    const r = await fetch(`${base}/-/reload`, { method: 'POST', headers: auth });
+    expect(r.status).toBe(200);
+    expect(one(await metrics(), 'pprof_exporter_web_config_last_reload_successful').value).toBe(1);
+  });
+
+  it('an empty web config at start is refused too', async () => {
+    await expect(loadWebConfig(file('empty.yml', ''))).rejects.toThrow(`${join(dir, 'empty.yml')}: empty`);
+    const r = spawnSync(process.execPath, [join(import.meta.dirname, '../dist/cli.js'), `--config.file=${file('c.yml', 'targets: []\n')}`,
+      `--web.config.file=${join(dir, 'empty.yml')}`, '--web.listen-address=127.0.0.1:0'], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('empty: no tls_server_config');
+  });
+});
+
 describe('controls and bidi overrides in text a person copies or reads', () => {
   // U+009B is a one-byte CSI to many terminals; U+202E and U+2066 reorder what is displayed.
   const hostile = 'main.run\u009b2J\u202eevil\u2066x\u2069\u202c\x1b[0m\x7f\x85';
