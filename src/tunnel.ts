@@ -13,10 +13,12 @@ export function hostPort(ip: string, port: number): string {
 }
 
 /** Reads the proxy's answer to CONNECT; resolves on 200, the socket then carries the tunnel. */
-function awaitConnect(socket: Socket, target: string): Promise<void> {
+function awaitConnect(socket: Socket, target: string, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     let head = Buffer.alloc(0);
     const fail = (err: Error) => { cleanup(); socket.destroy(); reject(err); };
+    // A proxy that never answers must not hold the socket (and the connection slot) forever.
+    const timer = setTimeout(() => fail(new Error(`proxy did not answer CONNECT ${target} within ${timeoutMs / 1000}s`)), timeoutMs);
     const onData = (chunk: Buffer) => {
       head = Buffer.concat([head, chunk]);
       const end = head.indexOf('\r\n\r\n');
@@ -38,6 +40,7 @@ function awaitConnect(socket: Socket, target: string): Promise<void> {
     const onClose = () => fail(new Error(`proxy closed the connection before answering CONNECT ${target}`));
     const onError = (err: Error) => fail(err);
     const cleanup = () => {
+      clearTimeout(timer);
       socket.off('data', onData);
       socket.off('close', onClose);
       socket.off('error', onError);
@@ -73,7 +76,7 @@ export function tunnelConnector(o: TunnelOptions): buildConnector.connector {
       } as Parameters<buildConnector.connector>[0], (err, socket) => {
         if (err || !socket) return callback(err ?? new Error('cannot connect to the proxy'), null);
         socket.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n${auth}\r\n`);
-        awaitConnect(socket as Socket, target).then(
+        awaitConnect(socket as Socket, target, o.timeoutMs).then(
           // The server name comes from the Host header (the name asked for), not from the address.
           () => inTunnel({ ...opts, hostname: ips[0]!, httpSocket: socket } as Parameters<buildConnector.connector>[0], callback),
           (e: Error) => callback(e, null),
