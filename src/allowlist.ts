@@ -72,11 +72,15 @@ const denied = blockList(ALWAYS_DENIED);
 export class Allowlist {
   private readonly allowed: BlockList;
   private readonly hosts: string[];
+  /** A list of host patterns only: names must match one, and an IP literal matches none. */
+  private readonly namesOnly: boolean;
 
   constructor(readonly entries: readonly string[]) {
     const parsed = entries.map(parseAllowEntry);
-    this.allowed = blockList(parsed.some((e) => e.kind === 'cidr') ? entries : DEFAULT_ALLOWED_TARGETS);
+    const cidrs = parsed.some((e) => e.kind === 'cidr');
+    this.allowed = blockList(cidrs ? entries : DEFAULT_ALLOWED_TARGETS);
     this.hosts = parsed.flatMap((e) => (e.kind === 'host' ? [e.pattern] : []));
+    this.namesOnly = !cidrs && this.hosts.length > 0;
   }
 
   /** Why this IP may not be connected to, or undefined when it may. */
@@ -105,6 +109,9 @@ export class Allowlist {
   async resolve(hostname: string, resolver: Resolver): Promise<string[]> {
     const bare = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
     if (isIP(bare) !== 0) {
+      if (this.namesOnly) {
+        throw new TargetDenied(`address ${canonicalIp(bare)} is not in allowed_targets (it lists host names only; an address needs an address or CIDR entry)`);
+      }
       const why = this.ipDenial(bare);
       if (why) throw new TargetDenied(why);
       return [canonicalIp(bare)];

@@ -75,6 +75,8 @@ export const METRICS = {
     'Whether the last configuration reload attempt was successful.'),
   configReloadTime: def('pprof_exporter_config_last_reload_success_timestamp_seconds', 'gauge', [],
     'Timestamp of the last successful configuration reload.'),
+  webConfigReloadSuccess: def('pprof_exporter_web_config_last_reload_successful', 'gauge', [],
+    'With --web.config.file: whether the last web config reload attempt was successful (0: refused, the previous web config is still in force).'),
   probeSuccess: def('probe_success', 'gauge', [],
     '/probe only: whether every source of the module was scraped successfully (1) or not (0).'),
   probeDuration: def('probe_duration_seconds', 'gauge', [],

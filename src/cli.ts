@@ -6,7 +6,7 @@ import { loadConfig } from './config.js';
 import { Exporter } from './exporter.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from './log.js';
 import { createApp, createServer, TELEMETRY_PATH } from './server.js';
-import { loadWebConfig, type WebConfig } from './webconfig.js';
+import { WebConfigFile } from './webconfig.js';
 import { VERSION } from './version.js';
 
 // Past the 9100-9999 exporter range, which is fully allocated.
@@ -114,34 +114,29 @@ async function main(argv: string[]): Promise<void> {
     process.exit(1);
   }
 
-  const webFile = values['web.config.file'];
-  let web: WebConfig | undefined;
-  if (webFile) {
+  const webPath = values['web.config.file'];
+  let webFile: WebConfigFile | undefined;
+  if (webPath) {
     try {
-      web = await loadWebConfig(webFile);
+      webFile = await WebConfigFile.open(webPath, { logger, onResult: (ok) => exporter.webConfigReloaded(ok) });
     } catch (err) {
       logger.error({ err: (err as Error).message }, 'cannot load web config');
       process.exit(1);
     }
   }
-  const server = createServer(createApp(exporter, { telemetryPath, web: () => web, reload: reloadAll }), web);
+  const web = webFile?.current;
+  const server = createServer(createApp(exporter, { telemetryPath, web: () => webFile?.current, reload: reloadAll }), web);
 
-  // Both files; a bad one keeps what runs (TLS cannot be switched on or off without a restart).
+  // Both files, each on its own: a refused web config keeps the running one and does not hold
+  // back a good main config (TLS cannot be switched on or off without a restart).
   async function reloadAll(): Promise<{ changed: boolean }> {
-    if (webFile) {
-      let next: WebConfig;
-      try {
-        next = await loadWebConfig(webFile);
-        if (!next.tls !== !web?.tls) throw new Error(`${webFile}: enabling or disabling tls_server_config needs a restart`);
-      } catch (err) {
-        logger.error({ err: (err as Error).message }, 'web config reload failed, keeping the running one');
-        throw err;
-      }
-      if (next.tls && 'setSecureContext' in server) (server as import('node:https').Server).setSecureContext(next.tls);
-      web = next;
-      logger.info({ file: webFile, tls: Boolean(next.tls), basic_auth_users: next.auth ? 'set' : 'none' }, 'web config reloaded');
-    }
-    return exporter.reload();
+    const [w, m] = await Promise.allSettled([
+      webFile?.reload((tls) => { if ('setSecureContext' in server) (server as import('node:https').Server).setSecureContext(tls); }),
+      exporter.reload(),
+    ]);
+    const failed = [w, m].flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
+    if (failed.length > 0) throw new Error(failed.join('; '));
+    return (m as PromiseFulfilledResult<{ changed: boolean }>).value;
   }
 
   if (listen.host === undefined) server.listen(listen.port);

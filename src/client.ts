@@ -4,10 +4,11 @@
 // them needs no restart; a changed TLS file set builds a fresh dispatcher.
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { Agent, ProxyAgent, buildConnector, type Dispatcher } from 'undici';
+import { Agent, Dispatcher, ProxyAgent, buildConnector } from 'undici';
 import type { HttpConfig } from './config.js';
 import type { Allowlist, Resolver } from './allowlist.js';
 import { ScrapeError, fileErrorReason } from './errors.js';
+import { hostPort, tunnelConnector } from './tunnel.js';
 
 export interface Guard { allowlist: Allowlist; resolver: Resolver; }
 
@@ -18,6 +19,12 @@ export interface Prepared {
   followRedirects: boolean;
   /** Credential strings a hostile target could echo back into an error message. */
   secrets: string[];
+  /**
+   * For /probe through a forwarding proxy: checks one hop's host against the
+   * allowlist before the proxy is asked, and gives the URL with the checked
+   * address in place of the name, so the proxy resolves nothing itself.
+   */
+  pin?: (url: URL) => Promise<URL>;
 }
 
 /** The message with every secret replaced, for errors and logs. */
@@ -85,7 +92,18 @@ export class HttpClient {
       headers.authorization = `${http.authorization.type} ${credentials}`;
       secrets.push(credentials);
     }
-    return { dispatcher: this.dispatcher, headers, followRedirects: http.followRedirects, secrets };
+    const pin = this.guard && http.proxyUrl ? (url: URL) => this.pin(url) : undefined;
+    return { dispatcher: this.dispatcher, headers, followRedirects: http.followRedirects, secrets, ...(pin && { pin }) };
+  }
+
+  private async pin(url: URL): Promise<URL> {
+    // HTTPS goes through a tunnel whose connector checks and pins the address itself (tunnel.ts).
+    if (url.protocol !== 'http:') return url;
+    const { allowlist, resolver } = this.guard!();
+    const [ip] = await allowlist.resolve(url.hostname, resolver);
+    const pinned = new URL(url.href);
+    pinned.host = hostPort(ip!, Number(url.port) || 80);
+    return pinned;
   }
 
   private build(files: TlsFiles): Dispatcher {
@@ -98,8 +116,18 @@ export class HttpClient {
       rejectUnauthorized: !(t?.insecureSkipVerify ?? false),
     };
     const pool = { keepAliveTimeout: 30_000, connections: 8 };
+    if (this.http.proxyUrl && this.guard) {
+      // /probe: HTTP is forwarded (like Prometheus; CONNECT is often allowed to 443 only) to the
+      // address pin() checked; HTTPS is tunnelled to an address the connector checked.
+      const guard = this.guard;
+      const tunnel = tunnelConnector({
+        proxy: new URL(this.http.proxyUrl), tls, timeoutMs: CONNECT_TIMEOUT_MS,
+        resolve: (host) => guard().allowlist.resolve(host, guard().resolver),
+      });
+      return new ByScheme(new ProxyAgent({ uri: this.http.proxyUrl, proxyTunnel: false, ...pool }), new Agent({ connect: tunnel, ...pool }));
+    }
     if (this.http.proxyUrl) {
-      // The proxy resolves and connects; /probe checks the target's addresses before asking it.
+      // Static targets are the operator's own: the proxy resolves and connects.
       return new ProxyAgent({ uri: this.http.proxyUrl, requestTls: tls, ...pool });
     }
     const connect = this.guard ? guardedConnector(this.guard, tls) : { ...tls, timeout: CONNECT_TIMEOUT_MS };
@@ -108,6 +136,26 @@ export class HttpClient {
 
   async close(): Promise<void> {
     await this.dispatcher?.close();
+  }
+}
+
+/** Sends http: requests to one dispatcher and https: to another. */
+class ByScheme extends Dispatcher {
+  constructor(private readonly http: Dispatcher, private readonly https: Dispatcher) {
+    super();
+  }
+
+  override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const origin = String(opts.origin ?? '');
+    return (origin.startsWith('https:') ? this.https : this.http).dispatch(opts, handler);
+  }
+
+  override async close(): Promise<void> {
+    await Promise.all([this.http.close(), this.https.close()]);
+  }
+
+  override async destroy(): Promise<void> {
+    await Promise.all([this.http.destroy(), this.https.destroy()]);
   }
 }
 

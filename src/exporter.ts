@@ -108,6 +108,11 @@ export class Exporter {
     }
   }
 
+  /** The outcome of loading --web.config.file (cli.ts owns that file), as a metric. */
+  webConfigReloaded(ok: boolean): void {
+    this.process.webReloaded(ok);
+  }
+
   async scrapeAll(timeoutSeconds: number): Promise<TargetResult[]> {
     const deadlineMs = performance.now() + timeoutSeconds * 1000;
     const results = await Promise.all(this.config.targets.map((t) => scrapeTarget(t, this.context(t, deadlineMs))));

@@ -16,6 +16,8 @@ export interface FetchOptions {
   /** Credentials; sent to the target's own origin only, never after a redirect elsewhere. */
   headers?: Record<string, string>;
   followRedirects?: boolean;
+  /** Checks each hop before it is asked for and gives the URL to send (see Prepared.pin in client.ts). */
+  pin?: (url: URL) => Promise<URL>;
 }
 
 function reasonOf(signal: AbortSignal, err: unknown): string {
@@ -49,14 +51,18 @@ async function open(url: string, opts: FetchOptions): Promise<Dispatcher.Respons
   for (let hop = 0; ; hop++) {
     let res: Dispatcher.ResponseData;
     try {
-      res = await request(current, {
+      const asked = new URL(current);
+      const sent = opts.pin ? await opts.pin(asked) : asked;
+      res = await request(sent.href, {
         method: 'GET',
         signal: opts.signal,
         dispatcher: opts.dispatcher,
         headers: {
           'user-agent': opts.userAgent,
           accept: opts.accept ?? 'application/octet-stream, */*;q=0.1',
-          ...(new URL(current).origin === origin && opts.headers),
+          // Sent to a pinned address, the request still names the host it is for.
+          ...(sent !== asked && { host: asked.host }),
+          ...(asked.origin === origin && opts.headers),
         },
       });
     } catch (err) {

@@ -72,7 +72,7 @@ export class ProbeCounts {
 }
 
 /** Process-wide metrics: Node's defaults, build info, reload status. */
-export function createProcessRegistry(): { registry: Registry; reloaded: (ok: boolean) => void } {
+export function createProcessRegistry(): { registry: Registry; reloaded: (ok: boolean) => void; webReloaded: (ok: boolean) => void } {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   // Gauges named like counters, which `promtool check metrics` rejects; the
@@ -83,11 +83,16 @@ export function createProcessRegistry(): { registry: Registry; reloaded: (ok: bo
   gauge(registry, METRICS.buildInfo).set({ version: VERSION, nodejs: process.version }, 1);
   const ok = gauge(registry, METRICS.configReloadSuccess);
   const at = gauge(registry, METRICS.configReloadTime);
+  let web: ReturnType<typeof gauge> | undefined;
   return {
     registry,
     reloaded(success: boolean) {
       ok.set(success ? 1 : 0);
       if (success) at.set(Date.now() / 1000);
+    },
+    // Only with a web config file: made on first use.
+    webReloaded(success: boolean) {
+      (web ??= gauge(registry, METRICS.webConfigReloadSuccess)).set(success ? 1 : 0);
     },
   };
 }

@@ -10,6 +10,7 @@ import { TargetDenied, type Allowlist, type Resolver } from './allowlist.js';
 import { scrapeTarget, sourceResults, type ScrapeContext, type TargetResult } from './scrape.js';
 import { renderTargets } from './metrics.js';
 import type { BackgroundSampler } from './background.js';
+import { printable } from './printable.js';
 
 export type ProbeOutcome = 'success' | 'failure' | 'denied' | 'rejected' | 'invalid';
 
@@ -76,7 +77,7 @@ export function probeTarget(module: ModuleConfig, origin: string): TargetConfig 
 }
 
 const text = (status: number, outcome: ProbeOutcome, module: string, body: string, headers?: Record<string, string>): ProbeAnswer =>
-  ({ status, outcome, module, contentType: 'text/plain; charset=utf-8', body: `${body}\n`, ...(headers && { headers }) });
+  ({ status, outcome, module, contentType: 'text/plain; charset=utf-8', body: `${printable(body)}\n`, ...(headers && { headers }) });
 
 export async function probe(deps: ProbeDeps, query: Record<string, unknown>): Promise<ProbeAnswer> {
   const start = performance.now();

@@ -78,9 +78,10 @@ export async function runSource<T>(
   const fetcher: Fetcher = {
     bytes: 0,
     async *stream(path, maxBytes, accept) {
-      const { dispatcher, headers, followRedirects } = await (prepared ??= ctx.client.prepare());
+      const { dispatcher, headers, followRedirects, pin } = await (prepared ??= ctx.client.prepare());
       for await (const chunk of fetchStream(`${target.url}${path}`, {
         signal: controller.signal, maxBytes, dispatcher, headers, followRedirects, userAgent: `pprof-exporter/${VERSION}`,
+        ...(pin && { pin }),
         ...(accept !== undefined && { accept }),
       })) {
         this.bytes += chunk.length;

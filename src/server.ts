@@ -8,6 +8,8 @@ import express, { type Express } from 'express';
 import type { Exporter } from './exporter.js';
 import type { WebConfig } from './webconfig.js';
 import { webRouter } from './web/router.js';
+import { printableText } from './printable.js';
+import { AuthBusy } from './authlimit.js';
 
 export const TELEMETRY_PATH = '/metrics';
 
@@ -37,9 +39,19 @@ export function createApp(exporter: Exporter, opts: AppOptions = {}): Express {
       res.status(403).type('text').send(`client certificate rejected: ${String(sock.authorizationError)}\n`);
       return;
     }
-    if (w.auth && !(await w.auth.check(req.get('authorization')))) {
-      res.status(401).set('WWW-Authenticate', 'Basic realm="pprof-exporter"').type('text').send('Unauthorized\n');
-      return;
+    if (w.auth) {
+      let user: string | undefined;
+      try {
+        user = await w.auth.check(req.get('authorization'));
+      } catch (err) {
+        if (!(err instanceof AuthBusy)) throw err;
+        res.status(429).set('Retry-After', '1').type('text').send('Too many password checks in progress, retry later\n');
+        return;
+      }
+      if (!user) {
+        res.status(401).set('WWW-Authenticate', 'Basic realm="pprof-exporter"').type('text').send('Unauthorized\n');
+        return;
+      }
     }
     next();
   });
@@ -63,7 +75,7 @@ export function createApp(exporter: Exporter, opts: AppOptions = {}): Express {
       const { changed } = await reload();
       res.type('text').send(changed ? 'config reloaded\n' : 'config unchanged\n');
     } catch (err) {
-      res.status(500).type('text').send(`failed to reload config: ${(err as Error).message}\n`);
+      res.status(500).type('text').send(`failed to reload config: ${printableText((err as Error).message)}\n`);
     }
   });
   app.use(webRouter(exporter, { telemetryPath }));
@@ -73,7 +85,7 @@ export function createApp(exporter: Exporter, opts: AppOptions = {}): Express {
   // Express 5 forwards rejected handler promises here.
   app.use((err: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
     exporter.logger.error({ err: err.message }, 'request failed');
-    if (!res.headersSent) res.status(500).type('text').send(`internal error: ${err.message}\n`);
+    if (!res.headersSent) res.status(500).type('text').send(`internal error: ${printableText(err.message)}\n`);
   });
   return app;
 }

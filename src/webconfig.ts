@@ -8,6 +8,8 @@ import { parse } from 'yaml';
 import * as z from 'zod';
 import bcrypt from 'bcryptjs';
 import { fileErrorReason } from './errors.js';
+import { RecentSet, WorkLimiter } from './authlimit.js';
+import type { Logger } from './log.js';
 
 const BCRYPT = /^\$2[aby]\$(\d{2})\$[./A-Za-z0-9]{53}$/;
 const CLIENT_AUTH = ['NoClientCert', 'VerifyClientCertIfGiven', 'RequireAndVerifyClientCert'] as const;
@@ -59,9 +61,13 @@ export async function loadWebConfig(path: string): Promise<WebConfig> {
   const text = await read(path, 'web config');
   let data: unknown;
   try {
-    data = parse(text) ?? {};
+    data = parse(text);
   } catch (err) {
     throw new WebConfigError(`${path}: YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  // Fail closed: a file caught half-written (or emptied by mistake) must not turn auth and TLS off.
+  if (data === null || data === undefined || (typeof data === 'object' && Object.keys(data).length === 0)) {
+    throw new WebConfigError(`${path}: empty: no tls_server_config, http_server_config or basic_auth_users (to run without them, drop --web.config.file)`);
   }
   const r = schema.safeParse(data);
   if (!r.success) {
@@ -98,21 +104,44 @@ export async function loadWebConfig(path: string): Promise<WebConfig> {
 
 type Compare = (password: string, hash: string) => Promise<boolean>;
 
+/** How much bcrypt work wrong passwords may cause (see authlimit.ts). */
+export interface AuthLimits {
+  /** Comparisons at once: bcryptjs runs on the event loop, so more only slows everything else. */
+  concurrency: number;
+  /** Comparisons waiting; beyond it a request is answered 429 without one. */
+  queue: number;
+  /** How long a failed (user, password) is answered from memory. */
+  failureTtlMs: number;
+  failureMax: number;
+}
+
+export const AUTH_LIMITS: AuthLimits = Object.freeze({ concurrency: 1, queue: 64, failureTtlMs: 60_000, failureMax: 10_000 });
+
 /**
  * Checks `Authorization: Basic` against bcrypt hashes. An unknown user is
  * compared against a dummy hash of the same cost, so it takes as long as a
  * wrong password and timing does not tell which user names exist.
+ * check() throws AuthBusy when too many comparisons are waiting.
  */
 export class BasicAuth {
   private readonly users: Map<string, string>;
   private readonly dummy: string;
   // Verified (user, password, hash) triples: bcrypt per request would cost ~50-250 ms each.
   private readonly verified = new Set<string>();
+  private readonly failed: RecentSet;
+  private readonly limiter: WorkLimiter;
 
-  constructor(users: Record<string, string>, private readonly compare: Compare = bcrypt.compare) {
+  constructor(users: Record<string, string>, private readonly compare: Compare = bcrypt.compare, limits: AuthLimits = AUTH_LIMITS) {
+    this.failed = new RecentSet(limits.failureTtlMs, limits.failureMax);
+    this.limiter = new WorkLimiter(limits.concurrency, limits.queue);
     this.users = new Map(Object.entries(users));
     const costs = [...this.users.values()].map((h) => Number(BCRYPT.exec(h)![1]));
     this.dummy = bcrypt.hashSync('pprof-exporter: not a password', Math.max(...costs));
+  }
+
+  /** Comparisons running and waiting now. */
+  get load(): { inFlight: number; queued: number } {
+    return { inFlight: this.limiter.inFlight, queued: this.limiter.queued };
   }
 
   async check(header: string | undefined): Promise<string | undefined> {
@@ -127,10 +156,50 @@ export class BasicAuth {
     // Keyed by a digest, so the set never holds a password.
     const key = createHash('sha256').update(JSON.stringify([user, password, hash ?? ''])).digest('hex');
     if (hash !== undefined && this.verified.has(key)) return user;
-    const ok = await this.compare(password, hash ?? this.dummy);
-    if (!ok || hash === undefined) return undefined;
+    if (this.failed.has(key)) return undefined;
+    const ok = await this.limiter.run(() => this.compare(password, hash ?? this.dummy));
+    if (!ok || hash === undefined) {
+      this.failed.add(key);
+      return undefined;
+    }
     if (this.verified.size >= 1000) this.verified.clear();
     this.verified.add(key);
     return user;
+  }
+}
+
+export interface WebConfigFileOptions {
+  logger: Logger;
+  /** The outcome of every load, for the metric. */
+  onResult: (ok: boolean) => void;
+}
+
+/** The web config file and the config in force; a refused reload keeps the old one. */
+export class WebConfigFile {
+  private constructor(readonly path: string, private web: WebConfig, private readonly o: WebConfigFileOptions) {}
+
+  static async open(path: string, o: WebConfigFileOptions): Promise<WebConfigFile> {
+    const web = await loadWebConfig(path);
+    o.onResult(true);
+    return new WebConfigFile(path, web, o);
+  }
+
+  get current(): WebConfig { return this.web; }
+
+  /** Re-reads the file; throws (and logs at error) when it is refused. `apply` installs new TLS settings. */
+  async reload(apply: (tls: TlsOptions) => void = () => {}): Promise<void> {
+    let next: WebConfig;
+    try {
+      next = await loadWebConfig(this.path);
+      if (!next.tls !== !this.web.tls) throw new WebConfigError(`${this.path}: enabling or disabling tls_server_config needs a restart`);
+    } catch (err) {
+      this.o.onResult(false);
+      this.o.logger.error({ file: this.path, err: (err as Error).message }, 'web config reload failed, keeping the running one');
+      throw err;
+    }
+    if (next.tls) apply(next.tls);
+    this.web = next;
+    this.o.onResult(true);
+    this.o.logger.info({ file: this.path, tls: Boolean(next.tls), basic_auth_users: next.auth ? 'set' : 'none' }, 'web config reloaded');
   }
 }

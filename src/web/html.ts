@@ -1,6 +1,7 @@
 // The one way HTML is made here: the `html` template tag escapes every
 // interpolated value unless it is itself `html` output. Function names, file
 // names and error messages come from targets and uploads: attacker text.
+import { printableText } from '../printable.js';
 
 export class Html {
   constructor(readonly text: string) {}
@@ -11,9 +12,9 @@ export class Html {
 
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
-/** Text made safe for an element's content and for a double- or single-quoted attribute. */
+/** Text made safe for an element's content and for a double- or single-quoted attribute; controls and bidi overrides become "?". */
 export function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ENTITIES[c]!);
+  return printableText(s).replace(/[&<>"']/g, (c) => ENTITIES[c]!);
 }
 
 type Value = Html | string | number | boolean | null | undefined | readonly Value[];

@@ -9,6 +9,7 @@ import { diffCounts, type Change, type Diff, type DiffSide } from './diff.js';
 import type { Point, Snapshot, TargetHistory } from './history.js';
 import { IDLE_SCRAPE_SECONDS, type WebState } from './state.js';
 import type { Upload } from './uploads.js';
+import { printable } from '../printable.js';
 
 /** What the web layer needs of the Exporter. */
 export interface WebContext {
@@ -169,10 +170,9 @@ export function signaturesView(ctx: WebContext, t: TargetConfig, sort: SortBy, l
 
 // --- one signature --------------------------------------------------------
 
-/** A shell word: single-quoted, control characters (terminal escapes) replaced. */
+/** A shell word: single-quoted, controls (terminal escapes) and bidi overrides replaced. */
 export function shellQuote(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return `'${s.replace(/[\x00-\x1f\x7f]/g, '?').replace(/'/g, `'\\''`)}'`;
+  return `'${printable(s).replace(/'/g, `'\\''`)}'`;
 }
 
 const regexQuote = (s: string) => s.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
