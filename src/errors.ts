@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   PPROF_INFLATED_TOO_LARGE: 'the profile inflates past max_decompressed_bytes (a gzip bomb is stopped here)',
   PPROF_DECODE_FAILED: 'the bytes are not a valid profile.proto message',
   PPROF_INVALID_PROFILE: 'the profile decodes but is inconsistent (dangling ids, wrong value counts, wrong profile type)',
+  PPROF_INCONSISTENT: 'a value cannot be: a negative or non-finite counter, a count or sum past 2^53 (heap profile, /debug/vars MemStats)',
   PPROF_TARGET_DENIED: 'a /probe target, or an address it resolves or redirects to, is not in allowed_targets',
   PPROF_SECRET_UNREADABLE: 'a password_file, credentials_file or TLS file of an http_config cannot be read',
   PPROF_CONFIG_INVALID: 'the configuration file is invalid',

@@ -160,6 +160,7 @@ export class Exporter {
       this.probes.add(answer.module, answer.outcome);
       if (answer.result) {
         this.noteResult(answer.result);
+        for (const f of answer.failures ?? []) this.noteFailure(f.target, f.source);
         this.trackProbed(answer.result.target);
       } else if (answer.outcome === 'denied') {
         this.logger.warn({ target: String(query.target).slice(0, 200), err: answer.body.trim() }, 'probe denied');
@@ -181,7 +182,7 @@ export class Exporter {
   async metrics(timeoutHeader: string | undefined): Promise<{ contentType: string; body: string }> {
     const results = await this.scrapeAll(scrapeTimeoutSeconds(timeoutHeader, this.config));
     const perScrape = new Registry();
-    renderTargets(perScrape, results, this.background);
+    for (const f of renderTargets(perScrape, results, this.background)) this.noteFailure(f.target, f.source);
     this.errors.render(perScrape);
     this.probes.render(perScrape, {
       inFlight: this.probesInFlight, max: this.config.maxConcurrentProbes, tracked: this.probed.size,

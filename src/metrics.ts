@@ -2,34 +2,122 @@
 // a signature or target that disappeared simply is not there (no stale series).
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import { METRICS, OTHER, type MetricDef } from './catalog.js';
-import { sourceResults, type TargetResult } from './scrape.js';
+import { sourceResults, type SourceResult, type TargetResult } from './scrape.js';
 import { MEMSTATS_METRICS, memstatsMetrics, type GcSummary } from './memstats.js';
 import type { HeapSite } from './heap/sites.js';
 import type { BackgroundSampler } from './background.js';
 import type { GoroutineSummary } from './goroutine/signature.js';
 import type { TargetConfig } from './config.js';
-import type { Stage } from './errors.js';
+import { ScrapeError, type Stage } from './errors.js';
 import { VERSION } from './version.js';
 
-function gauge(r: Registry, d: MetricDef): Gauge {
-  return new Gauge({ name: d.name, help: d.help, labelNames: [...d.labels], registers: [r] });
+type Labels = Record<string, string>;
+
+/**
+ * The families of one /metrics or /probe body. The renderer is told the
+ * labels it writes: on /metrics every series has `target`; on /probe (one
+ * target, named by Prometheus' `instance`) none has. While a source renders,
+ * its writes are held and checked (a number; counters finite and not
+ * negative, as prom-client would throw); they reach the registry only if the
+ * whole source rendered, so one target's data can neither fail the body nor
+ * leave half its series.
+ */
+export class Page {
+  private pending: (() => void)[] | undefined;
+
+  constructor(readonly registry: Registry, readonly byTarget = true) {}
+
+  labelNames(d: { labels: readonly string[] }): string[] {
+    return d.labels.filter((l) => this.byTarget || l !== 'target');
+  }
+
+  labels(l: Labels): Labels {
+    if (this.byTarget || !('target' in l)) return l;
+    const { target: _target, ...rest } = l;
+    return rest;
+  }
+
+  /** Applies a write now, or when the source being rendered is done. */
+  write(w: () => void): void {
+    if (this.pending) this.pending.push(w);
+    else w();
+  }
+
+  /** Runs one source's rendering; returns its error, having written nothing, if it threw. */
+  source(render: () => void): Error | undefined {
+    this.pending = [];
+    try {
+      render();
+      const writes = this.pending;
+      this.pending = undefined;
+      for (const w of writes) w();
+      return undefined;
+    } catch (err) {
+      return err as Error;
+    } finally {
+      this.pending = undefined;
+    }
+  }
 }
 
-function counter(r: Registry, d: MetricDef): Counter {
-  return new Counter({ name: d.name, help: d.help, labelNames: [...d.labels], registers: [r] });
+/**
+ * A family of a Page: set and inc check the value before holding the write.
+ * prom-client prints a never-set family without labels as 0, so such a family
+ * (a /probe page's) is registered at its first write.
+ */
+export class Family {
+  private made: Gauge | Counter | undefined;
+
+  constructor(private readonly page: Page, private readonly make: () => Gauge | Counter, readonly name: string, lazy: boolean) {
+    if (!lazy) this.made = make();
+  }
+
+  private metric(): Gauge | Counter {
+    return (this.made ??= this.make());
+  }
+
+  set(labels: Labels, value: number): void {
+    if (typeof value !== 'number') throw new TypeError(`${this.name}: value ${String(value)} is not a number`);
+    const l = this.page.labels(labels);
+    this.page.write(() => (this.metric() as Gauge).set(l, value));
+  }
+
+  inc(labels: Labels, value: number): void {
+    if (!(Number.isFinite(value) && value >= 0)) throw new RangeError(`${this.name}: counter value ${value} is negative or not finite`);
+    const l = this.page.labels(labels);
+    this.page.write(() => this.metric().inc(l, value));
+  }
+}
+
+type Def = { name: string; help: string; labels: readonly string[] };
+
+function gauge(p: Page, d: Def): Family {
+  const labelNames = p.labelNames(d);
+  return new Family(p, () => new Gauge({ name: d.name, help: d.help, labelNames, registers: [p.registry] }), d.name, labelNames.length === 0);
+}
+
+function counter(p: Page, d: Def): Family {
+  const labelNames = p.labelNames(d);
+  return new Family(p, () => new Counter({ name: d.name, help: d.help, labelNames, registers: [p.registry] }), d.name, labelNames.length === 0);
 }
 
 // prom-client's Summary computes its own quantiles; Go already did. This
 // registers a family whose quantiles, sum and count are set as given.
-function precomputedSummary(r: Registry, name: string, help: string, series: { target: string; gc: GcSummary }[]): void {
+function precomputedSummary(p: Page, name: string, help: string, series: { target: string; gc: GcSummary }[]): void {
   const values = series.flatMap(({ target, gc }) => [
-    ...gc.quantiles.map(([q, v]) => ({ labels: { target, quantile: q }, value: v })),
-    { metricName: `${name}_sum`, labels: { target }, value: gc.sum },
-    { metricName: `${name}_count`, labels: { target }, value: gc.count },
+    ...gc.quantiles.map(([q, v]) => ({ labels: p.labels({ target, quantile: String(q) }), value: v })),
+    { metricName: `${name}_sum`, labels: p.labels({ target }), value: gc.sum },
+    { metricName: `${name}_count`, labels: p.labels({ target }), value: gc.count },
   ]);
   const metric = { name, help, type: 'summary', aggregator: 'sum', get: async () => ({ name, help, type: 'summary', values, aggregator: 'sum' }), reset() {} };
-  r.registerMetric(metric as unknown as Metric);
+  p.registry.registerMetric(metric as unknown as Metric);
 }
+
+// The exporter's own numbers, written straight to a registry.
+const ownGauge = (r: Registry, d: MetricDef): Gauge =>
+  new Gauge({ name: d.name, help: d.help, labelNames: [...d.labels], registers: [r] });
+const ownCounter = (r: Registry, d: MetricDef): Counter =>
+  new Counter({ name: d.name, help: d.help, labelNames: [...d.labels], registers: [r] });
 
 /** Counts that outlive a scrape, kept per target so a removed target can be forgotten. */
 export class ErrorCounts {
@@ -42,8 +130,7 @@ export class ErrorCounts {
     for (const k of this.counts.keys()) if (!names.has((JSON.parse(k) as string[])[0]!)) this.counts.delete(k);
   }
   render(r: Registry): void {
-    const d = METRICS.scrapeErrors;
-    const c = new Counter({ name: d.name, help: d.help, labelNames: [...d.labels], registers: [r] });
+    const c = ownCounter(r, METRICS.scrapeErrors);
     for (const [k, v] of this.counts) {
       const [target, source, stage] = JSON.parse(k) as [string, string, string];
       c.inc({ target, source, stage }, v);
@@ -59,14 +146,14 @@ export class ProbeCounts {
     this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
   }
   render(r: Registry, now: { inFlight: number; max: number; tracked: number }): void {
-    const c = counter(r, METRICS.probes);
+    const c = ownCounter(r, METRICS.probes);
     for (const [k, v] of this.counts) {
       const [module, result] = JSON.parse(k) as [string, string];
       c.inc({ module, result }, v);
     }
-    gauge(r, METRICS.probesInFlight).set(now.inFlight);
-    gauge(r, METRICS.maxConcurrentProbes).set(now.max);
-    gauge(r, METRICS.probedTargets).set(now.tracked);
+    ownGauge(r, METRICS.probesInFlight).set(now.inFlight);
+    ownGauge(r, METRICS.maxConcurrentProbes).set(now.max);
+    ownGauge(r, METRICS.probedTargets).set(now.tracked);
   }
 }
 
@@ -79,9 +166,9 @@ export function createProcessRegistry(): { registry: Registry; reloaded: (ok: bo
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
     registry.removeSingleMetric(name);
   }
-  gauge(registry, METRICS.buildInfo).set({ version: VERSION, nodejs: process.version }, 1);
-  const ok = gauge(registry, METRICS.configReloadSuccess);
-  const at = gauge(registry, METRICS.configReloadTime);
+  ownGauge(registry, METRICS.buildInfo).set({ version: VERSION, nodejs: process.version }, 1);
+  const ok = ownGauge(registry, METRICS.configReloadSuccess);
+  const at = ownGauge(registry, METRICS.configReloadTime);
   return {
     registry,
     reloaded(success: boolean) {
@@ -91,10 +178,35 @@ export function createProcessRegistry(): { registry: Registry; reloaded: (ok: bo
   };
 }
 
-export function renderTargets(r: Registry, results: readonly TargetResult[], background?: BackgroundSampler): void {
-  const success = gauge(r, METRICS.scrapeSuccess);
-  const duration = gauge(r, METRICS.scrapeDuration);
-  const bytes = gauge(r, METRICS.profileBytes);
+/** A source whose data could not be rendered: its series are left out and it counts as failed. */
+export interface RenderFailure { target: TargetConfig; source: SourceResult<unknown>; error: ScrapeError; }
+
+/**
+ * Every target's series. Each source renders on its own (Page.source): one
+ * whose values cannot be written is marked failed (validating,
+ * PPROF_INCONSISTENT) and returned, and the others are whole.
+ */
+export function renderTargets(
+  r: Registry, results: readonly TargetResult[], background?: BackgroundSampler, opts: { byTarget?: boolean } = {},
+): RenderFailure[] {
+  const page = new Page(r, opts.byTarget ?? true);
+  const success = gauge(page, METRICS.scrapeSuccess);
+  const duration = gauge(page, METRICS.scrapeDuration);
+  const bytes = gauge(page, METRICS.profileBytes);
+  const failures: RenderFailure[] = [];
+  const sections = [goroutineSection(page), heapSection(page), expvarSection(page)];
+  for (const result of results) {
+    for (const render of sections) {
+      const s = render.source(result);
+      if (!s) continue;
+      const err = page.source(() => render.write(result));
+      if (err) {
+        s.error = new ScrapeError('validating', 'PPROF_INCONSISTENT', `inconsistent values: ${err.message}`, { cause: err });
+        s.data = undefined;
+        failures.push({ target: result.target, source: s, error: s.error });
+      }
+    }
+  }
   for (const result of results) {
     const bg = background?.get(result.target.name);
     const all = [...sourceResults(result), bg?.debug2.result, bg?.leak.result];
@@ -106,10 +218,18 @@ export function renderTargets(r: Registry, results: readonly TargetResult[], bac
       if (!s.error && s.bytes !== undefined) bytes.set(labels, s.bytes);
     }
   }
-  renderGoroutines(r, results);
-  renderHeap(r, results);
-  renderExpvar(r, results);
-  if (background) renderBackground(r, results.map((x) => x.target), background);
+  sections[2]!.finish();
+  if (background) {
+    const err = page.source(() => renderBackground(page, results.map((x) => x.target), background));
+    if (err) throw err; // our own parsers' numbers: a bug, not a target's doing
+  }
+  return failures;
+}
+
+interface Section {
+  source(r: TargetResult): SourceResult<unknown> | undefined;
+  write(r: TargetResult): void;
+  finish(): void;
 }
 
 /** The top n signatures as label sets, the rest folded into "other". */
@@ -129,7 +249,7 @@ function topSignatures(summary: GoroutineSummary, n: number): { labels: Record<s
 // and length, and here by count.
 const MAX_WAIT_REASONS = 50;
 
-function renderBackground(r: Registry, targets: readonly TargetConfig[], background: BackgroundSampler): void {
+function renderBackground(r: Page, targets: readonly TargetConfig[], background: BackgroundSampler): void {
   const waitMax = gauge(r, METRICS.waitSecondsMax);
   const byReason = gauge(r, METRICS.byWaitReason);
   const truncated = gauge(r, METRICS.dumpTruncated);
@@ -172,92 +292,107 @@ function renderBackground(r: Registry, targets: readonly TargetConfig[], backgro
   }
 }
 
-function renderGoroutines(r: Registry, results: readonly TargetResult[]): void {
-  const goGoroutines = gauge(r, METRICS.goGoroutines);
-  const goroutines = gauge(r, METRICS.goroutines);
-  const signatures = gauge(r, METRICS.signatures);
-  const top = gauge(r, METRICS.topSignatures);
-  const fallback = gauge(r, METRICS.textFallback);
-  for (const { target, goroutine: g } of results) {
-    if (!g) continue;
-    const t = target.name;
-    top.set({ target: t }, target.topSignatures);
-    if (!g.data) continue;
-    fallback.set({ target: t }, g.data.format === 'debug1' ? 1 : 0);
-    goGoroutines.set({ target: t }, g.data.total);
-    signatures.set({ target: t }, g.data.signatures.length);
-    for (const { labels, value } of topSignatures(g.data, target.topSignatures)) goroutines.set({ target: t, ...labels }, value);
-  }
+function goroutineSection(p: Page): Section {
+  const goGoroutines = gauge(p, METRICS.goGoroutines);
+  const goroutines = gauge(p, METRICS.goroutines);
+  const signatures = gauge(p, METRICS.signatures);
+  const top = gauge(p, METRICS.topSignatures);
+  const fallback = gauge(p, METRICS.textFallback);
+  return {
+    source: (r) => r.goroutine,
+    write({ target, goroutine: g }) {
+      const t = target.name;
+      top.set({ target: t }, target.topSignatures);
+      if (!g?.data) return;
+      fallback.set({ target: t }, g.data.format === 'debug1' ? 1 : 0);
+      goGoroutines.set({ target: t }, g.data.total);
+      signatures.set({ target: t }, g.data.signatures.length);
+      for (const { labels, value } of topSignatures(g.data, target.topSignatures)) goroutines.set({ target: t, ...labels }, value);
+    },
+    finish() {},
+  };
 }
 
-function renderHeap(r: Registry, results: readonly TargetResult[]): void {
-  const inuseBytes = gauge(r, METRICS.heapInuseBytes);
-  const inuseObjects = gauge(r, METRICS.heapInuseObjects);
-  const allocBytes = counter(r, METRICS.heapAllocBytes);
-  const allocObjects = counter(r, METRICS.heapAllocObjects);
-  const functions = gauge(r, METRICS.heapFunctions);
-  const top = gauge(r, METRICS.topHeapFunctions);
-  for (const { target, heap } of results) {
-    if (!heap) continue;
-    top.set({ target: target.name }, target.topHeapFunctions);
-    if (!heap.data) continue;
-    const { sites } = heap.data;
-    functions.set({ target: target.name }, sites.length);
-    const n = target.topHeapFunctions;
-    const shown: HeapSite[] = sites.slice(0, n);
-    if (sites.length > n) {
-      const other: HeapSite = { function: OTHER, inuseBytes: 0, inuseObjects: 0, allocBytes: 0, allocObjects: 0 };
-      for (const s of sites.slice(n)) {
-        other.inuseBytes += s.inuseBytes;
-        other.inuseObjects += s.inuseObjects;
-        other.allocBytes += s.allocBytes;
-        other.allocObjects += s.allocObjects;
+function heapSection(p: Page): Section {
+  const inuseBytes = gauge(p, METRICS.heapInuseBytes);
+  const inuseObjects = gauge(p, METRICS.heapInuseObjects);
+  const allocBytes = counter(p, METRICS.heapAllocBytes);
+  const allocObjects = counter(p, METRICS.heapAllocObjects);
+  const functions = gauge(p, METRICS.heapFunctions);
+  const top = gauge(p, METRICS.topHeapFunctions);
+  return {
+    source: (r) => r.heap,
+    write({ target, heap }) {
+      top.set({ target: target.name }, target.topHeapFunctions);
+      if (!heap?.data) return;
+      const { sites } = heap.data;
+      functions.set({ target: target.name }, sites.length);
+      const n = target.topHeapFunctions;
+      const shown: HeapSite[] = sites.slice(0, n);
+      if (sites.length > n) {
+        const other: HeapSite = { function: OTHER, inuseBytes: 0, inuseObjects: 0, allocBytes: 0, allocObjects: 0 };
+        for (const s of sites.slice(n)) {
+          other.inuseBytes += s.inuseBytes;
+          other.inuseObjects += s.inuseObjects;
+          other.allocBytes += s.allocBytes;
+          other.allocObjects += s.allocObjects;
+        }
+        shown.push(other);
       }
-      shown.push(other);
-    }
-    for (const s of shown) {
-      const labels = { target: target.name, function: s.function };
-      inuseBytes.set(labels, s.inuseBytes);
-      inuseObjects.set(labels, s.inuseObjects);
-      allocBytes.inc(labels, s.allocBytes);
-      allocObjects.inc(labels, s.allocObjects);
-    }
-  }
+      for (const s of shown) {
+        const labels = { target: target.name, function: s.function };
+        inuseBytes.set(labels, s.inuseBytes);
+        inuseObjects.set(labels, s.inuseObjects);
+        allocBytes.inc(labels, s.allocBytes);
+        allocObjects.inc(labels, s.allocObjects);
+      }
+    },
+    finish() {},
+  };
 }
 
-function renderExpvar(r: Registry, results: readonly TargetResult[]): void {
-  const source = gauge(r, METRICS.memstatsSource);
-  const dropped = gauge(r, METRICS.expvarDropped);
-  const families = new Map<string, Gauge | Counter>();
+function expvarSection(p: Page): Section {
+  const r = p.registry;
+  const source = gauge(p, METRICS.memstatsSource);
+  const dropped = gauge(p, METRICS.expvarDropped);
+  const families = new Map<string, Family>();
   for (const m of MEMSTATS_METRICS) {
-    if (m.type === 'gauge') families.set(m.name, new Gauge({ name: m.name, help: m.help, labelNames: ['target'], registers: [r] }));
-    if (m.type === 'counter') families.set(m.name, new Counter({ name: m.name, help: m.help, labelNames: ['target'], registers: [r] }));
+    if (m.type === 'gauge') families.set(m.name, gauge(p, { ...m, labels: ['target'] }));
+    if (m.type === 'counter') families.set(m.name, counter(p, { ...m, labels: ['target'] }));
   }
   const gcSeries: { target: string; gc: GcSummary }[] = [];
-  const custom = new Map<string, Gauge>();
-  for (const { target, expvar } of results) {
-    if (!expvar?.data) continue;
-    const t = target.name;
-    const { memstats, memstatsFrom, numbers } = expvar.data;
-    source.set({ target: t, source: memstatsFrom }, 1);
-    if (memstatsFrom === 'expvar') dropped.set({ target: t }, expvar.data.dropped);
-    const { metrics, gc } = memstatsMetrics(memstats);
-    for (const m of metrics) {
-      const f = families.get(m.name);
-      if (f instanceof Gauge) f.set({ target: t }, m.value);
-      else if (f instanceof Counter) f.inc({ target: t }, m.value);
-    }
-    if (gc) gcSeries.push({ target: t, gc });
-    for (const n of numbers) {
-      let g = custom.get(n.metric);
-      if (!g && r.getSingleMetric(n.metric)) continue; // never shadow one of our own families
-      if (!g) {
-        g = new Gauge({ name: n.metric, help: 'A numeric Go expvar variable of the target; path is its name in /debug/vars.', labelNames: ['target', 'path'], registers: [r] });
-        custom.set(n.metric, g);
+  const custom = new Map<string, Family>();
+  return {
+    source: (x) => x.expvar,
+    write({ target, expvar }) {
+      if (!expvar?.data) return;
+      const t = target.name;
+      const { memstats, memstatsFrom, numbers } = expvar.data;
+      source.set({ target: t, source: memstatsFrom }, 1);
+      if (memstatsFrom === 'expvar') dropped.set({ target: t }, expvar.data.dropped);
+      const { metrics, gc } = memstatsMetrics(memstats);
+      for (const m of metrics) {
+        const f = families.get(m.name);
+        if (m.type === 'gauge') f?.set({ target: t }, m.value);
+        else f?.inc({ target: t }, m.value);
       }
-      g.set({ target: t, path: n.path }, n.value);
-    }
-  }
-  const gcDef = MEMSTATS_METRICS.find((m) => m.name === 'go_gc_duration_seconds');
-  if (gcSeries.length > 0 && gcDef) precomputedSummary(r, gcDef.name, gcDef.help, gcSeries);
+      for (const n of numbers) {
+        let g = custom.get(n.metric);
+        if (!g && r.getSingleMetric(n.metric)) continue; // never shadow one of our own families
+        if (!g) {
+          g = gauge(p, { name: n.metric, help: 'A numeric Go expvar variable of the target; path is its name in /debug/vars.', labels: ['target', 'path'] });
+          custom.set(n.metric, g);
+        }
+        g.set({ target: t, path: n.path }, n.value);
+      }
+      if (gc) {
+        if (!(gc.count >= 0 && gc.sum >= 0)) throw new RangeError(`go_gc_duration_seconds: count ${gc.count}, sum ${gc.sum}`);
+        p.write(() => gcSeries.push({ target: t, gc }));
+      }
+    },
+    finish() {
+      const gcDef = MEMSTATS_METRICS.find((m) => m.name === 'go_gc_duration_seconds');
+      if (gcSeries.length > 0 && gcDef) precomputedSummary(p, gcDef.name, gcDef.help, gcSeries);
+    },
+  };
 }

@@ -8,7 +8,7 @@ import type { Config, ModuleConfig, TargetConfig } from './config.js';
 import { DEFAULT_MODULE } from './config.js';
 import { TargetDenied, type Allowlist, type Resolver } from './allowlist.js';
 import { scrapeTarget, sourceResults, type ScrapeContext, type TargetResult } from './scrape.js';
-import { renderTargets } from './metrics.js';
+import { renderTargets, type RenderFailure } from './metrics.js';
 import type { BackgroundSampler } from './background.js';
 
 export type ProbeOutcome = 'success' | 'failure' | 'denied' | 'rejected' | 'invalid';
@@ -22,6 +22,8 @@ export interface ProbeAnswer {
   headers?: Record<string, string>;
   /** Set when a probe ran: the target as scraped, for logging and background sampling. */
   result?: TargetResult;
+  /** Sources whose data could not be rendered (already marked failed in result). */
+  failures?: RenderFailure[];
 }
 
 export class ProbeError extends Error {
@@ -112,32 +114,18 @@ export async function probe(deps: ProbeDeps, query: Record<string, unknown>): Pr
     if (!err.unresolved) return text(403, 'denied', module.name, `target not allowed: ${err.message}`);
   }
   const result = await scrapeTarget(target, deps.context(target));
-  return render(target, module, result, deps, start);
+  return render(module, result, deps, start);
 }
 
-async function render(target: TargetConfig, module: ModuleConfig, result: TargetResult, deps: ProbeDeps, start: number): Promise<ProbeAnswer> {
+async function render(module: ModuleConfig, result: TargetResult, deps: ProbeDeps, start: number): Promise<ProbeAnswer> {
   const registry = new Registry();
-  renderTargets(registry, [result], deps.background);
+  // Prometheus adds `instance` (and the relabelling recipe `target`) itself:
+  // the probe's series carry no target label.
+  const failures = renderTargets(registry, [result], deps.background, { byTarget: false });
   const ok = sourceResults(result).every((s) => !s.error);
   const gauge = (d: { name: string; help: string }, v: number) => new Gauge({ name: d.name, help: d.help, registers: [registry] }).set(v);
   gauge(METRICS.probeSuccess, ok ? 1 : 0);
   gauge(METRICS.probeDuration, (performance.now() - start) / 1000);
-  const body = withoutTargetLabel(await registry.metrics(), target.name);
-  return { status: 200, outcome: ok ? 'success' : 'failure', module: module.name, contentType: registry.contentType, body, result };
-}
-
-/**
- * Prometheus adds `instance` (and the relabelling recipe `target`) itself, so
- * the probe's series carry no target label. The renderer always writes
- * `target` first, which makes this an exact rewrite.
- */
-export function withoutTargetLabel(exposition: string, name: string): string {
-  const label = `target="${name.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
-  return exposition.split('\n').map((line) => {
-    if (line.startsWith('#')) return line;
-    const open = line.indexOf('{');
-    if (open < 0 || !line.startsWith(label, open + 1)) return line;
-    const after = open + 1 + label.length;
-    return line[after] === '}' ? line.slice(0, open) + line.slice(after + 1) : line.slice(0, open + 1) + line.slice(after + 1);
-  }).join('\n');
+  const body = await registry.metrics();
+  return { status: 200, outcome: ok ? 'success' : 'failure', module: module.name, contentType: registry.contentType, body, result, failures };
 }

@@ -9,7 +9,7 @@ import { fetchStream } from './fetch.js';
 import { redact, type HttpClient, type Prepared } from './client.js';
 import { groupGoroutines, type GoroutineSummary } from './goroutine/signature.js';
 import { groupHeap, type HeapSummary } from './heap/sites.js';
-import { memstatsFromExpvar, parseMemStatsTrailer, type MemStats } from './memstats.js';
+import { checkMemStats, memstatsFromExpvar, parseMemStatsTrailer, type MemStats } from './memstats.js';
 import { flattenExpvar, type ExpvarNumber } from './expvar.js';
 import { debug1Summarizer } from './goroutine/text.js';
 import { parseDebug1 } from './text/debug1.js';
@@ -169,11 +169,11 @@ export const scrapeExpvar = (target: TargetConfig, ctx: ScrapeContext) =>
       // expvar not imported: the heap?debug=1 trailer has the same MemStats.
       if (!(err instanceof ScrapeError) || err.httpStatus !== 404) throw err;
       const text = (await f.get(PATHS.heapDebug1, 'text/plain')).toString('utf8');
-      const memstats = decoding('heap?debug=1 MemStats', () => parseMemStatsTrailer(text));
+      const memstats = checkMemStats(decoding('heap?debug=1 MemStats', () => parseMemStatsTrailer(text)), 'heap?debug=1');
       return { memstats, memstatsFrom: 'heap_debug1', numbers: [], dropped: 0 };
     }
     const vars = parseJson(body, '/debug/vars');
-    const memstats = decoding('/debug/vars', () => memstatsFromExpvar(vars));
+    const memstats = checkMemStats(decoding('/debug/vars', () => memstatsFromExpvar(vars)), '/debug/vars');
     const { numbers, dropped } = decoding('/debug/vars', () => flattenExpvar(vars, target.maxExpvarMetrics));
     return { memstats, memstatsFrom: 'expvar', numbers, dropped };
   });

@@ -68,9 +68,10 @@ function byWaitReason(reason: string, namesBlockedOn: BlockedOn): BlockedOn {
 }
 
 // What a frame sequence's names mean, memoized by the names: the same few
-// stacks repeat across a dump's goroutines and across dumps. Keyed by a hash
-// of a few characters per name (interning every name cost more than the rest
-// of the parse), checked by comparing the names.
+// stacks repeat across a dump's goroutines. Keyed by a hash of a few
+// characters per name (interning every name cost more than the rest of the
+// parse), checked by comparing the names. One memo per dump: nothing one
+// target sends outlives its dump.
 interface Meaning {
   names: string[];
   id: string;
@@ -78,9 +79,6 @@ interface Meaning {
   blocked: BlockedOn; // blockedOn() of the names
   visible: Uint32Array; // positions of the visible frames
 }
-const MAX_MEANINGS = 1 << 14;
-let meanings = new Map<number, Meaning[]>();
-let meaningCount = 0;
 
 function namesHash(frames: readonly TextFrame[]): number {
   let h = 0x811c9dc5 ^ frames.length;
@@ -91,27 +89,42 @@ function namesHash(frames: readonly TextFrame[]): number {
   return h;
 }
 
-function meaningFor(frames: readonly TextFrame[]): Meaning {
-  const h = namesHash(frames);
-  const bucket = meanings.get(h);
-  if (bucket) {
-    next: for (const m of bucket) {
-      if (m.names.length !== frames.length) continue;
-      for (let i = 0; i < frames.length; i++) if (m.names[i] !== frames[i]!.function) continue next;
-      return m;
+class Meanings {
+  private readonly byHash = new Map<number, Meaning[]>();
+  // What is kept (memo, top stacks) holds one copy of each name and file: a
+  // parser's strings are slices of its line strings, which V8 keeps whole
+  // (arguments and all) while a slice lives, and 10k stacks repeat few names.
+  private readonly interned = new Map<string, string>();
+
+  own(s: string): string {
+    let c = this.interned.get(s);
+    if (c === undefined) {
+      c = (s + ' ').slice(0, -1);
+      this.interned.set(c, c);
     }
+    return c;
   }
-  if (meaningCount >= MAX_MEANINGS) { meanings = new Map(); meaningCount = 0; }
-  const names = frames.map((f) => own(f.function));
-  const visible = visibleNames(names.map((function_, at) => ({ function: function_, at })));
-  const m: Meaning = {
-    names, id: signatureId(visible.map((f) => f.function)), function: applicationFunction(names), blocked: blockedOn(names),
-    visible: Uint32Array.from(visible, (f) => f.at),
-  };
-  if (bucket && meanings.get(h) === bucket) bucket.push(m);
-  else meanings.set(h, [m]);
-  meaningCount++;
-  return m;
+
+  of(frames: readonly TextFrame[]): Meaning {
+    const h = namesHash(frames);
+    const bucket = this.byHash.get(h);
+    if (bucket) {
+      next: for (const m of bucket) {
+        if (m.names.length !== frames.length) continue;
+        for (let i = 0; i < frames.length; i++) if (m.names[i] !== frames[i]!.function) continue next;
+        return m;
+      }
+    }
+    const names = frames.map((f) => this.own(f.function));
+    const visible = visibleNames(names.map((function_, at) => ({ function: function_, at })));
+    const m: Meaning = {
+      names, id: signatureId(visible.map((f) => f.function)), function: applicationFunction(names), blocked: blockedOn(names),
+      visible: Uint32Array.from(visible, (f) => f.at),
+    };
+    if (bucket) bucket.push(m);
+    else this.byHash.set(h, [m]);
+    return m;
+  }
 }
 
 interface Stack { count: number; frames: TextFrame[]; hash: number; next: Stack | undefined; }
@@ -137,12 +150,14 @@ function sameLines(a: readonly TextFrame[], b: readonly TextFrame[]): boolean {
 }
 
 function accumulator() {
+  const meanings = new Meanings();
+  const own = (x: string) => meanings.own(x);
   const bySignature = new Map<string, Acc>();
   let total = 0;
   return {
     /** `frames` with their names; returns the signature id. */
     add(frames: readonly TextFrame[], count: number, blocked: (namesBlockedOn: BlockedOn) => BlockedOn): string {
-      const m = meaningFor(frames);
+      const m = meanings.of(frames);
       let acc = bySignature.get(m.id);
       if (!acc) {
         acc = { id: m.id, count: 0, function: m.function, blocked: blocked(m.blocked), blockedCounts: undefined, order: [], stacks: undefined };
@@ -187,20 +202,6 @@ function accumulator() {
       return { total, signatures: sortSignatures(signatures) };
     },
   };
-}
-
-// What is kept (memo, top stacks) holds one copy of each name and file: a
-// parser's strings are slices of its line strings, which V8 keeps whole
-// (arguments and all) while a slice lives, and 10k stacks repeat few names.
-let interned = new Map<string, string>();
-function own(s: string): string {
-  let c = interned.get(s);
-  if (c === undefined) {
-    if (interned.size >= 1 << 16) interned = new Map();
-    c = (s + ' ').slice(0, -1);
-    interned.set(c, c);
-  }
-  return c;
 }
 
 const pick = (frames: readonly TextFrame[], at: Uint32Array): TextFrame[] => Array.from(at, (i) => frames[i]!);
