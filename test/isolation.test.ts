@@ -7,6 +7,7 @@ import { startServer, type TestServer } from './helpers/http.js';
 import { fixture, newestGo } from './helpers/fixtures.js';
 import { goroutineProfile, heapProfile } from './helpers/crafted.js';
 import { one, parseMetrics, select, type Sample } from './helpers/prom.js';
+import { CUT_MARKER, MAX_LABEL_CHARS } from '../src/labelvalue.js';
 
 const go = newestGo();
 const vars = JSON.parse(fixture(go, 'vars.json').toString('utf8')) as { memstats: Record<string, unknown> };
@@ -130,5 +131,38 @@ describe('counts at any size, no table shared between targets', () => {
 
   it.each(['a', 'b', 'split'])('sums pprof_goroutines of %s to go_goroutines', (name) => {
     expect(sumOf(select(samples, 'pprof_goroutines', { target: name }))).toBe(one(samples, 'go_goroutines', { target: name }).value);
+  });
+});
+
+describe('a 10 MB function name', () => {
+  let server: TestServer;
+  let exp: RunningExporter;
+  const huge = `main.${'x'.repeat(10 << 20)}`;
+
+  beforeAll(async () => {
+    server = await target({
+      goroutine: goroutineProfile([{ names: [huge], count: 3 }]),
+      heap: heapProfile([{ names: [huge], values: [1, 64, 1, 64] }]),
+    });
+    exp = await startExporter(configFor([{ name: 'huge', url: server.url, sources: ['goroutine', 'heap'], max_decompressed_bytes: '64MiB' }]));
+  });
+  afterAll(async () => {
+    await exp?.close();
+    await server?.close();
+  });
+
+  it(`is cut to ${MAX_LABEL_CHARS} characters ending in "${CUT_MARKER}", in the metrics and the page's API`, async () => {
+    const r = await exp.scrape();
+    expect(r.status).toBe(200);
+    expect(r.text.length).toBeLessThan(200_000);
+    const s = parseMetrics(r.text);
+    const cut = huge.slice(0, MAX_LABEL_CHARS - CUT_MARKER.length) + CUT_MARKER;
+    expect(one(s, 'pprof_goroutines', { target: 'huge' }).labels.function).toBe(cut);
+    expect(one(s, 'pprof_heap_inuse_bytes', { target: 'huge' }).labels.function).toBe(cut);
+    const api = await fetch(`${exp.url}/api/v1/targets/huge/signatures`);
+    expect(api.status).toBe(200);
+    const body = await api.text();
+    expect(body.length).toBeLessThan(200_000);
+    expect(body).toContain(cut);
   });
 });

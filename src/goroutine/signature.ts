@@ -9,6 +9,7 @@ import crypto from 'node:crypto';
 import type { ProfileIndex } from '../profile/validate.js';
 import { hashKeys, StackMemo, StackNames, type NameTable } from '../profile/namememo.js';
 import { applicationFunction, blockedOn, type BlockedOn } from './classify.js';
+import { labelValue } from '../labelvalue.js';
 
 export interface Frame { function: string; file: string; line: number; }
 
@@ -124,7 +125,7 @@ function meaningOf(keys: Uint32Array, table: NameTable, slots: Slots): Meaning {
   const visible = visibleNames(all);
   return {
     slot: slotOf(slots, signatureId(visible.map((f) => f.function))),
-    function: applicationFunction(names), blocked: blockedOn(names), visible: Uint32Array.from(visible, (f) => f.at),
+    function: labelValue(applicationFunction(names)), blocked: blockedOn(names), visible: Uint32Array.from(visible, (f) => f.at),
   };
 }
 
@@ -250,7 +251,7 @@ class LocationFrames {
   of(l: number): Frame[] {
     let frames = this.byLocation[l];
     if (!frames) {
-      frames = this.idx.locations[l]!.frames.map((f) => ({ function: f.fn.name, file: f.fn.file, line: f.line }));
+      frames = this.idx.locations[l]!.frames.map((f) => ({ function: labelValue(f.fn.name), file: labelValue(f.fn.file), line: f.line }));
       this.byLocation[l] = frames;
     }
     return frames;

@@ -5,6 +5,7 @@ import type { Debug1Record } from '../text/debug1.js';
 import type { TextFrame, TextGoroutine } from '../text/debug2.js';
 import { applicationFunction, blockedOn, type BlockedOn } from './classify.js';
 import { dominant, signatureId, sortSignatures, visibleNames, type GoroutineSummary, type Signature } from './signature.js';
+import { labelValue } from '../labelvalue.js';
 
 export interface WaitInfo {
   /** Signature id → longest wait in seconds (Go prints whole minutes, only after a GC saw the wait). */
@@ -118,7 +119,7 @@ class Meanings {
     const names = frames.map((f) => this.own(f.function));
     const visible = visibleNames(names.map((function_, at) => ({ function: function_, at })));
     const m: Meaning = {
-      names, id: signatureId(visible.map((f) => f.function)), function: applicationFunction(names), blocked: blockedOn(names),
+      names, id: signatureId(visible.map((f) => f.function)), function: labelValue(applicationFunction(names)), blocked: blockedOn(names),
       visible: Uint32Array.from(visible, (f) => f.at),
     };
     if (bucket) bucket.push(m);
@@ -174,7 +175,7 @@ function accumulator() {
       if (stack) {
         stack.count += count;
       } else {
-        const kept = Array.from(m.visible, (i) => ({ ...frames[i]!, function: m.names[i]!, file: own(frames[i]!.file) }));
+        const kept = Array.from(m.visible, (i) => ({ ...frames[i]!, function: labelValue(m.names[i]!), file: labelValue(own(frames[i]!.file)) }));
         stack = { count, frames: kept, hash: sh, next: acc.stacks?.get(sh) };
         acc.order.push(stack);
         if (acc.stacks) acc.stacks.set(sh, stack);
@@ -231,9 +232,9 @@ export function debug2Summarizer(): { add(g: TextGoroutine): void; result(): { s
       sw.reasons.set(r, (sw.reasons.get(r) ?? 0) + 1);
       const c = g.createdBy;
       if (c) {
-        const same = sw.creators.find((x) => x.function === c.function && x.file === c.file && x.line === c.line);
+        const same = sw.creators.find((x) => x.function === labelValue(c.function) && x.file === labelValue(c.file) && x.line === c.line);
         if (same) same.count++;
-        else if (sw.creators.length < MAX_CREATORS_PER_SIGNATURE) sw.creators.push({ function: c.function, file: c.file, line: c.line, count: 1 });
+        else if (sw.creators.length < MAX_CREATORS_PER_SIGNATURE) sw.creators.push({ function: labelValue(c.function), file: labelValue(c.file), line: c.line, count: 1 });
       }
     },
     result: () => {

@@ -4,6 +4,7 @@ import { ScrapeError } from '../errors.js';
 import { inconsistent, type ProfileIndex } from '../profile/validate.js';
 import { applicationFunction } from '../goroutine/classify.js';
 import { StackMemo, StackNames } from '../profile/namememo.js';
+import { labelValue } from '../labelvalue.js';
 
 export interface HeapValues { inuseBytes: number; inuseObjects: number; allocBytes: number; allocObjects: number; }
 export interface HeapSite extends HeapValues { function: string; }
@@ -88,7 +89,7 @@ export function groupHeap(idx: ProfileIndex, memo: HeapMemo = heapMemo()): HeapS
     let fn = sites.get(h, names, stacks, from, to);
     if (fn === undefined) {
       const keys = names.keys(stacks, from, to);
-      fn = allocationSite(Array.from(keys, (k) => table.name(k)));
+      fn = labelValue(allocationSite(Array.from(keys, (k) => table.name(k))));
       sites.set(h, keys, fn);
     }
     let site = byFunction.get(fn);
