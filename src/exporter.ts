@@ -11,6 +11,7 @@ import { ClientCache } from './client.js';
 import { moduleLabel, probe, type ProbeAnswer } from './probe.js';
 import type { Logger } from './log.js';
 import { WebState } from './web/state.js';
+import { summarizer } from './sources/offthread.js';
 
 export interface ExporterOptions {
   config: Config;
@@ -47,6 +48,8 @@ export class Exporter {
   private readonly probed = new Map<string, { target: TargetConfig; seenMs: number }>();
   private probesInFlight = 0;
   readonly background: BackgroundSampler;
+  /** Decodes profiles and uploads off the event loop, within one inflate budget. */
+  readonly summarizer = summarizer();
   /** The on-call page's history and uploads; records every scrapeAll. */
   readonly web: WebState;
 
@@ -57,6 +60,7 @@ export class Exporter {
     this.resolver = opts.resolver ?? systemResolver;
     this.allowlist = new Allowlist(opts.config.allowedTargets);
     this.configHash = hashOf(opts.config);
+    this.fitBudget(opts.config);
     this.process.reloaded(true);
     this.background = new BackgroundSampler({
       clientFor: (t) => this.clientFor(t),
@@ -70,12 +74,19 @@ export class Exporter {
     this.web.start();
   }
 
+  // Every target, module and upload must fit the shared budget alone.
+  private fitBudget(config: Config): void {
+    const sizes = [config.global.maxDecompressedBytes, ...config.targets.map((t) => t.maxDecompressedBytes),
+      ...Object.values(config.modules).map((m) => m.maxDecompressedBytes)];
+    this.summarizer.fitAtLeast(Math.max(...sizes));
+  }
+
   private clientFor(t: TargetConfig) {
     return this.clients.get(t.http, t.probe === true);
   }
 
   private context(t: TargetConfig, deadlineMs: number): ScrapeContext {
-    return { client: this.clientFor(t), deadlineMs };
+    return { client: this.clientFor(t), summarizer: this.summarizer, deadlineMs };
   }
 
   static async fromFile(configFile: string, logger: Logger): Promise<Exporter> {
@@ -92,6 +103,7 @@ export class Exporter {
       if (hash === this.configHash) return { changed: false };
       this.config = config;
       this.configHash = hash;
+      this.fitBudget(config);
       this.allowlist = new Allowlist(config.allowedTargets);
       this.probed.clear();
       this.clients.retain([

@@ -6,7 +6,7 @@ import { sourceResults, type SourceResult, type TargetResult } from './scrape.js
 import { MEMSTATS_METRICS, memstatsMetrics, type GcSummary } from './memstats.js';
 import type { HeapSite } from './heap/sites.js';
 import type { BackgroundSampler } from './background.js';
-import type { GoroutineSummary } from './goroutine/signature.js';
+import { distinctOf, type GoroutineSummary } from './goroutine/signature.js';
 import type { TargetConfig } from './config.js';
 import { ScrapeError, type Stage } from './errors.js';
 import { VERSION } from './version.js';
@@ -237,8 +237,8 @@ function topSignatures(summary: GoroutineSummary, n: number): { labels: Record<s
   const out = summary.signatures.slice(0, n).map((s) => ({
     labels: { signature: s.id, function: s.function, blocked_on: s.blockedOn }, value: s.count,
   }));
-  if (summary.signatures.length > n) {
-    let rest = 0;
+  if (summary.signatures.length > n || summary.beyond !== undefined) {
+    let rest = summary.beyond ?? 0;
     for (const s of summary.signatures.slice(n)) rest += s.count;
     out.push({ labels: { signature: OTHER, function: OTHER, blocked_on: OTHER }, value: rest });
   }
@@ -306,7 +306,7 @@ function goroutineSection(p: Page): Section {
       if (!g?.data) return;
       fallback.set({ target: t }, g.data.format === 'debug1' ? 1 : 0);
       goGoroutines.set({ target: t }, g.data.total);
-      signatures.set({ target: t }, g.data.signatures.length);
+      signatures.set({ target: t }, distinctOf(g.data));
       for (const { labels, value } of topSignatures(g.data, target.topSignatures)) goroutines.set({ target: t, ...labels }, value);
     },
     finish() {},
@@ -326,11 +326,11 @@ function heapSection(p: Page): Section {
       top.set({ target: target.name }, target.topHeapFunctions);
       if (!heap?.data) return;
       const { sites } = heap.data;
-      functions.set({ target: target.name }, sites.length);
+      functions.set({ target: target.name }, heap.data.distinct ?? sites.length);
       const n = target.topHeapFunctions;
       const shown: HeapSite[] = sites.slice(0, n);
-      if (sites.length > n) {
-        const other: HeapSite = { function: OTHER, inuseBytes: 0, inuseObjects: 0, allocBytes: 0, allocObjects: 0 };
+      if (sites.length > n || heap.data.beyond) {
+        const other: HeapSite = { function: OTHER, inuseBytes: 0, inuseObjects: 0, allocBytes: 0, allocObjects: 0, ...heap.data.beyond };
         for (const s of sites.slice(n)) {
           other.inuseBytes += s.inuseBytes;
           other.inuseObjects += s.inuseObjects;

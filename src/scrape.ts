@@ -4,11 +4,12 @@
 import type { Source, TargetConfig } from './config.js';
 import { ScrapeError } from './errors.js';
 import { readGzippedProfile } from './profile/fastdecode.js';
-import { expectCountProfile, type ProfileIndex } from './profile/validate.js';
+import type { ProfileIndex } from './profile/validate.js';
 import { fetchStream } from './fetch.js';
 import { redact, type HttpClient, type Prepared } from './client.js';
-import { groupGoroutines, type GoroutineSummary } from './goroutine/signature.js';
-import { groupHeap, type HeapSummary } from './heap/sites.js';
+import type { GoroutineSummary } from './goroutine/signature.js';
+import type { HeapSummary } from './heap/sites.js';
+import type { Summarizer } from './sources/offthread.js';
 import { checkMemStats, memstatsFromExpvar, parseMemStatsTrailer, type MemStats } from './memstats.js';
 import { flattenExpvar, type ExpvarNumber } from './expvar.js';
 import { debug1Summarizer } from './goroutine/text.js';
@@ -42,6 +43,8 @@ export interface TargetResult {
 
 export interface ScrapeContext {
   client: HttpClient;
+  /** Inflates, decodes and groups profiles off the event loop, within the shared budget. */
+  summarizer: Summarizer;
   /** Absolute time (performance.now() ms) by which every fetch must be done. */
   deadlineMs: number;
 }
@@ -62,10 +65,12 @@ export interface Fetcher {
   /** The body as it arrives, capped at maxBytes; counted in bytes as it streams. */
   stream(path: string, maxBytes: number, accept?: string): AsyncGenerator<Buffer>;
   bytes: number;
+  /** Aborted at the source's deadline. */
+  signal: AbortSignal;
 }
 
 export async function runSource<T>(
-  source: Source, target: TargetConfig, ctx: ScrapeContext, work: (f: Fetcher) => Promise<T>,
+  source: Source, target: TargetConfig, ctx: Pick<ScrapeContext, 'client' | 'deadlineMs'>, work: (f: Fetcher) => Promise<T>,
 ): Promise<SourceResult<T>> {
   const start = performance.now();
   const result: SourceResult<T> = { source, durationSeconds: 0 };
@@ -77,6 +82,7 @@ export async function runSource<T>(
   let prepared: Promise<Prepared> | undefined;
   const fetcher: Fetcher = {
     bytes: 0,
+    signal: controller.signal,
     async *stream(path, maxBytes, accept) {
       const { dispatcher, headers, followRedirects } = await (prepared ??= ctx.client.prepare());
       for await (const chunk of fetchStream(`${target.url}${path}`, {
@@ -110,6 +116,12 @@ export async function runSource<T>(
   return result;
 }
 
+// Signatures and heap sites a source sends back from its worker: enough for
+// top_signatures and the page's history; the rest are summed, not dropped.
+const KEPT_SIGNATURES = 2000;
+const KEPT_HEAP_SITES = 1000;
+
+/** Decoded in this thread: for the background's goroutineleak profile. */
 export async function profile(f: Fetcher, path: string, target: TargetConfig): Promise<ProfileIndex> {
   return readGzippedProfile(await f.get(path), target.maxDecompressedBytes);
 }
@@ -140,11 +152,16 @@ export interface GoroutineData extends GoroutineSummary {
 export const scrapeGoroutine = (target: TargetConfig, ctx: ScrapeContext) =>
   runSource('goroutine', target, ctx, async (f): Promise<GoroutineData> => {
     try {
-      const idx = await profile(f, PATHS.goroutine, target);
-      expectCountProfile(idx, 'goroutine');
-      return { ...groupGoroutines(idx), format: 'proto' };
+      const body = await f.get(PATHS.goroutine);
+      const { goroutines } = await ctx.summarizer.goroutines({
+        kind: 'goroutine', memoKey: target.name, body, maxInflatedBytes: target.maxDecompressedBytes,
+        keep: Math.max(target.topSignatures, KEPT_SIGNATURES),
+      }, f.signal);
+      return { ...goroutines, format: 'proto' };
     } catch (err) {
       if (!(err instanceof ScrapeError) || (err.stage !== 'decompressing' && err.stage !== 'decoding')) throw err;
+      // Out of time or of the shared budget: the text would cost as much.
+      if (err.code === 'PPROF_TOO_COSTLY' || err.code === 'PPROF_BUSY') throw err;
       const acc = debug1Summarizer();
       try {
         await parseDebug1(f.stream(PATHS.goroutineDebug1, target.maxProfileBytes, 'text/plain'), (r) => acc.add(r));
@@ -158,7 +175,10 @@ export const scrapeGoroutine = (target: TargetConfig, ctx: ScrapeContext) =>
   });
 
 export const scrapeHeap = (target: TargetConfig, ctx: ScrapeContext) =>
-  runSource('heap', target, ctx, async (f) => groupHeap(await profile(f, PATHS.heap, target)));
+  runSource('heap', target, ctx, async (f) => (await ctx.summarizer.heap({
+    memoKey: target.name, body: await f.get(PATHS.heap), maxInflatedBytes: target.maxDecompressedBytes,
+    keep: Math.max(target.topHeapFunctions, KEPT_HEAP_SITES),
+  }, f.signal)).heap);
 
 export const scrapeExpvar = (target: TargetConfig, ctx: ScrapeContext) =>
   runSource('expvar', target, ctx, async (f): Promise<ExpvarData> => {

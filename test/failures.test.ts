@@ -10,6 +10,8 @@ import { fixture, newestGo } from './helpers/fixtures.js';
 import { one, parseMetrics, select, type Sample } from './helpers/prom.js';
 
 const goodProfile = fixture(newestGo(), 'goroutine.pb.gz');
+// Made once: gzipping 64 MiB in a handler would hold the event loop the exporter shares with these servers.
+const bombProfile = gzipSync(Buffer.alloc(64 << 20));
 
 function profileWithDanglingLocation(): Buffer {
   const p = perftools.profiles.Profile.encode({
@@ -31,7 +33,7 @@ const BAD: Record<string, [(res: import('node:http').ServerResponse) => void, st
     'fetching', 'redirect to http://127.0.0.1:1/elsewhere (redirects are not followed; set follow_redirects in http_config)'],
   garbage: [(res) => res.end(gzipSync(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]))), 'decoding', 'parsing profile:'],
   truncated: [(res) => res.end(goodProfile.subarray(0, Math.floor(goodProfile.length / 2))), 'decompressing', 'unexpected end of file'],
-  bomb: [(res) => res.end(gzipSync(Buffer.alloc(64 << 20))), 'decompressing', 'inflated size exceeds max_decompressed_bytes (1048576 bytes)'],
+  bomb: [(res) => res.end(bombProfile), 'decompressing', 'inflated size exceeds max_decompressed_bytes (1048576 bytes)'],
   too_large: [(res) => res.end(Buffer.concat([goodProfile, Buffer.alloc(2 << 20)])), 'fetching', 'exceeds max_profile_bytes (1048576)'],
   heap: [(res) => res.end(fixture(newestGo(), 'heap.pb.gz')), 'validating', 'expected a goroutine profile (sample type goroutine/count), got sample types: alloc_objects/count, alloc_space/bytes, inuse_objects/count, inuse_space/bytes'],
   dangling: [(res) => res.end(profileWithDanglingLocation()), 'validating', 'malformed profile: sample 0 refers to location id 42 that does not exist'],

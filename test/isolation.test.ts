@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configFor, startExporter, type RunningExporter } from './helpers/exporter.js';
 import { startServer, type TestServer } from './helpers/http.js';
 import { fixture, newestGo } from './helpers/fixtures.js';
-import { goroutineProfile, heapProfile } from './helpers/crafted.js';
+import { distinctStacksProfile, goroutineProfile, heapProfile } from './helpers/crafted.js';
 import { one, parseMetrics, select, type Sample } from './helpers/prom.js';
 import { CUT_MARKER, MAX_LABEL_CHARS } from '../src/labelvalue.js';
 
@@ -164,5 +164,90 @@ describe('a 10 MB function name', () => {
     const body = await api.text();
     expect(body.length).toBeLessThan(200_000);
     expect(body).toContain(cut);
+  });
+});
+
+describe('a target whose profile costs more than the scrape has', () => {
+  const servers: TestServer[] = [];
+  let exp: RunningExporter;
+  const costly = distinctStacksProfile(150_000);
+
+  beforeAll(async () => {
+    const good = await target({});
+    const big = await target({ goroutine: costly });
+    servers.push(good, big);
+    exp = await startExporter(configFor([
+      { name: 'good', url: good.url, sources: ['goroutine'] },
+      { name: 'costly', url: big.url, sources: ['goroutine'] },
+    ]));
+  });
+  afterAll(async () => {
+    await exp?.close();
+    await Promise.all(servers.map((s) => s.close()));
+  });
+
+  it('is stopped at the deadline, off the event loop: /-/healthy answers meanwhile, the other target is whole', async () => {
+    let done = false;
+    // Prometheus says 1.5s; the exporter has 1s.
+    const scrape = exp.scrape({ 'X-Prometheus-Scrape-Timeout-Seconds': '1.5' }).finally(() => { done = true; });
+    let healthyBeforeEnd = 0;
+    while (!done) {
+      const h = await fetch(`${exp.url}/-/healthy`);
+      expect(h.status).toBe(200);
+      if (!done) healthyBeforeEnd++;
+    }
+    const r = await scrape;
+    expect(r.status).toBe(200);
+    expect(healthyBeforeEnd).toBeGreaterThan(0);
+    const s = parseMetrics(r.text);
+    expect(one(s, 'pprof_exporter_scrape_success', { target: 'costly', source: 'goroutine' }).value).toBe(0);
+    expect(one(s, 'pprof_exporter_scrape_errors_total', { target: 'costly', source: 'goroutine', stage: 'decoding' }).value).toBe(1);
+    expect(exp.logs.find((l) => l.target === 'costly')).toMatchObject({ stage: 'decoding', code: 'PPROF_TOO_COSTLY' });
+    expect(one(s, 'pprof_exporter_scrape_success', { target: 'good', source: 'goroutine' }).value).toBe(1);
+    expect(sumOf(select(s, 'pprof_goroutines', { target: 'good' }))).toBe(one(s, 'go_goroutines', { target: 'good' }).value);
+  });
+
+  it('is summarized whole, and sums right, when given the time', async () => {
+    const r = await exp.scrape({ 'X-Prometheus-Scrape-Timeout-Seconds': '120' });
+    const s = parseMetrics(r.text);
+    expect(one(s, 'pprof_exporter_scrape_success', { target: 'costly', source: 'goroutine' }).value).toBe(1);
+    expect(one(s, 'pprof_goroutine_signatures', { target: 'costly' }).value).toBe(150_000);
+    expect(sumOf(select(s, 'pprof_goroutines', { target: 'costly' }))).toBe(150_000);
+    expect(one(s, 'go_goroutines', { target: 'costly' }).value).toBe(150_000);
+  }, 150_000);
+});
+
+describe('one budget of inflated bytes for scrapes, probes and uploads', () => {
+  let server: TestServer;
+  let exp: RunningExporter;
+
+  beforeAll(async () => {
+    server = await target({});
+    exp = await startExporter(configFor([{ name: 'good', url: server.url, sources: ['goroutine'] }]));
+  });
+  afterAll(async () => {
+    await exp?.close();
+    await server?.close();
+  });
+
+  it('fails the request that would pass it, with a clear error, and serves again once there is room', async () => {
+    const budget = exp.exporter.summarizer.budget;
+    // Work in flight holds all but a few KiB of the budget.
+    const release = budget.reserve(budget.maxBytes - budget.inUse - 1024);
+    try {
+      const s = parseMetrics((await exp.scrape()).text);
+      expect(one(s, 'pprof_exporter_scrape_success', { target: 'good', source: 'goroutine' }).value).toBe(0);
+      expect(exp.logs.find((l) => l.target === 'good')).toMatchObject({ stage: 'decompressing', code: 'PPROF_BUSY' });
+      expect(String(exp.logs.find((l) => l.target === 'good')?.err)).toContain('would pass the budget all scrapes, probes and uploads share');
+      const up = await fetch(`${exp.url}/api/v1/profiles`, { method: 'POST', body: fixture(go, 'goroutine.pb.gz') });
+      expect(up.status).toBe(503);
+      expect(await up.json()).toMatchObject({ code: 'PPROF_BUSY' });
+    } finally {
+      release();
+    }
+    const s = parseMetrics((await exp.scrape()).text);
+    expect(one(s, 'pprof_exporter_scrape_success', { target: 'good', source: 'goroutine' }).value).toBe(1);
+    const up = await fetch(`${exp.url}/api/v1/profiles`, { method: 'POST', body: fixture(go, 'goroutine.pb.gz') });
+    expect(up.status).toBe(201);
   });
 });

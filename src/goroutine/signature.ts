@@ -25,6 +25,24 @@ export interface Signature {
 export interface GoroutineSummary {
   total: number;
   signatures: Signature[]; // sorted by count desc, then id
+  /** Set by keepTop: distinct signatures in the profile, before the list was cut. */
+  distinct?: number;
+  /** Set by keepTop: goroutines of the signatures beyond the list. */
+  beyond?: number;
+}
+
+/** Distinct signatures, whether or not the list was cut. */
+export const distinctOf = (s: GoroutineSummary): number => s.distinct ?? s.signatures.length;
+
+/**
+ * The n largest signatures; the goroutines of the rest are summed in `beyond`,
+ * so nothing is lost and the sum of counts plus beyond is still total.
+ */
+export function keepTop(s: GoroutineSummary, n: number): GoroutineSummary {
+  if (s.signatures.length <= n) return s;
+  let beyond = s.beyond ?? 0;
+  for (let i = n; i < s.signatures.length; i++) beyond += s.signatures[i]!.count;
+  return { total: s.total, signatures: s.signatures.slice(0, n), distinct: distinctOf(s), beyond };
 }
 
 /** Frames Go's traceback hides at the default GOTRACEBACK level (runtime.showfuncinfo). */
@@ -208,6 +226,7 @@ export function groupGoroutines(idx: ProfileIndex, memo: GoroutineMemo = gorouti
     blockedOn: s.blockedCounts ? dominant(s.blockedCounts) : s.blocked,
     frames: frames.pick(s.top, s.topVisible),
   }));
+  memo.done();
   return { total, signatures };
 }
 

@@ -11,6 +11,23 @@ export interface HeapSite extends HeapValues { function: string; }
 export interface HeapSummary {
   totals: HeapValues;
   sites: HeapSite[]; // by inuseBytes desc, then allocBytes desc, then name
+  /** Set by keepTopSites: distinct sites before the list was cut. */
+  distinct?: number;
+  /** Set by keepTopSites: the sites beyond the list, summed. */
+  beyond?: HeapValues;
+}
+
+/** The n largest sites, the rest summed in `beyond`. */
+export function keepTopSites(s: HeapSummary, n: number): HeapSummary {
+  if (s.sites.length <= n) return s;
+  const beyond: HeapValues = { inuseBytes: 0, inuseObjects: 0, allocBytes: 0, allocObjects: 0, ...s.beyond };
+  for (const x of s.sites.slice(n)) {
+    beyond.inuseBytes += x.inuseBytes;
+    beyond.inuseObjects += x.inuseObjects;
+    beyond.allocBytes += x.allocBytes;
+    beyond.allocObjects += x.allocObjects;
+  }
+  return { totals: s.totals, sites: s.sites.slice(0, n), distinct: s.distinct ?? s.sites.length, beyond };
 }
 
 const TYPES = { allocObjects: 'alloc_objects', allocBytes: 'alloc_space', inuseObjects: 'inuse_objects', inuseBytes: 'inuse_space' } as const;
@@ -107,6 +124,7 @@ export function groupHeap(idx: ProfileIndex, memo: HeapMemo = heapMemo()): HeapS
     totals.allocBytes += values[v + ab]!;
     totals.allocObjects += values[v + ao]!;
   }
+  memo.done();
   checkHeapValues(idx, totals);
   const sorted = [...byFunction.values()].sort((a, b) =>
     b.inuseBytes - a.inuseBytes || b.allocBytes - a.allocBytes || (a.function < b.function ? -1 : 1));

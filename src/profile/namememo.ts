@@ -7,9 +7,9 @@
 //
 // A StackMemo belongs to one target and is used by one profile at a time. It
 // grows freely while a profile is read (the profile is bounded by
-// max_decompressed_bytes) and starts over only between two profiles, once it
-// holds more than its cap: a table is never emptied under a profile that
-// still holds its keys.
+// max_decompressed_bytes) and starts over only after a profile that left it
+// over its cap: a table is never emptied under a profile that still holds
+// its keys.
 
 /** Names and memo entries a target's memo keeps from one profile to the next. */
 export const MEMO_LIMITS = Object.freeze({ names: 1 << 16, entries: 1 << 15 });
@@ -144,9 +144,14 @@ export class StackMemo<T, X = undefined> {
 
   /** The table and memo for the next profile; starts over first if the last one left them over the cap. */
   begin(): { table: NameTable; memo: NameSequenceMemo<T>; extra: X } {
+    this.done();
+    return this.state;
+  }
+
+  /** After a profile: a memo it left over the cap is let go now rather than held until the next one. */
+  done(): void {
     const s = this.state;
     if (s.table.size > this.limits.names || s.memo.size > this.limits.entries) this.reset();
-    return this.state;
   }
 
   private reset(): void {

@@ -3,7 +3,7 @@
 // sparklines), each signature's stack once, and periodic snapshots of all
 // counts (the "now vs N minutes ago" diff). Every scrape of the targets,
 // from /metrics or the idle refresh, is recorded here.
-import type { Frame } from '../goroutine/signature.js';
+import { distinctOf, type Frame } from '../goroutine/signature.js';
 import type { BlockedOn } from '../goroutine/classify.js';
 import { sourceResults, type TargetResult } from '../scrape.js';
 
@@ -134,7 +134,7 @@ export class TargetHistory {
       success: errors.length === 0,
       durationSeconds: Math.max(0, ...results.map((s) => s.durationSeconds)),
       errors,
-      ...(g && { goroutines: g.total, signatures: g.signatures.length, format: g.format }),
+      ...(g && { goroutines: g.total, signatures: distinctOf(g), format: g.format }),
     };
     if (!g) return; // a failed scrape leaves a gap, not a zero
 
@@ -169,9 +169,9 @@ export class TargetHistory {
         .sort((a, b) => (all.get(a) ?? 0) - (all.get(b) ?? 0) || this.stacks.get(a)!.lastSeenMs - this.stacks.get(b)!.lastSeenMs);
       for (const id of extra.slice(0, this.rings.size - cap)) this.rings.delete(id);
     }
-    this.dropped = g.signatures.filter((s) => !this.rings.has(s.id)).length;
+    this.dropped = g.signatures.filter((s) => !this.rings.has(s.id)).length + distinctOf(g) - g.signatures.length;
 
-    let other = 0;
+    let other = g.beyond ?? 0;
     for (const s of g.signatures.slice(cap)) other += s.count;
     this.latest = { atMs: nowMs, total: g.total, counts: new Map(kept.map((s) => [s.id, s.count])), other };
     const prev = this.snapshots.at(-1);

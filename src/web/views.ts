@@ -1,6 +1,7 @@
 // The data behind every page, as plain JSON-able objects: the API serves
 // them as they are, pages.ts renders them as HTML. Nothing here escapes;
 // everything that came from a target is still raw text.
+import type { Summarizer } from '../sources/offthread.js';
 import type { BackgroundSampler } from '../background.js';
 import type { Config, TargetConfig } from '../config.js';
 import type { Frame, Signature } from '../goroutine/signature.js';
@@ -15,6 +16,8 @@ export interface WebContext {
   readonly config: Config;
   readonly background: BackgroundSampler;
   readonly web: WebState;
+  /** Decodes uploads off the event loop, within the shared inflate budget. */
+  readonly summarizer: Summarizer;
 }
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
