@@ -2,15 +2,16 @@
 // counters, and how a scrape of /metrics turns into one pass over all targets.
 import { createHash } from 'node:crypto';
 import { Registry } from 'prom-client';
-import { loadConfig, type Config, type TargetConfig } from './config.js';
-import { scrapeTarget, sourceResults, type ScrapeContext, type SourceResult, type TargetResult } from './scrape.js';
-import { BackgroundSampler } from './background.js';
-import { ErrorCounts, ProbeCounts, createProcessRegistry, renderTargets } from './metrics.js';
-import { Allowlist, systemResolver, type Resolver } from './allowlist.js';
-import { ClientCache } from './client.js';
+import { loadConfig, type Config, type TargetConfig } from './config/config.js';
+import type { ScrapeContext, SourceResult } from './sources/harness.js';
+import { scrapeTarget, sourceResults, type TargetResult } from './sources/target.js';
+import { BackgroundSampler } from './sources/background.js';
+import { ErrorCounts, ProbeCounts, createProcessRegistry, renderTargets } from './metrics/render.js';
+import { Allowlist, systemResolver, type Resolver } from './http/allowlist.js';
+import { ClientCache } from './http/client.js';
 import { moduleLabel, probe, type ProbeAnswer } from './probe.js';
 import type { Logger } from './log.js';
-import { WebState } from './web/state.js';
+import { WebState } from './ui/state.js';
 import { summarizer } from './sources/offthread.js';
 
 export interface ExporterOptions {

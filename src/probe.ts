@@ -3,13 +3,14 @@
 // failed probe is data (probe_success 0, HTTP 200); only the caller's
 // mistakes are 4xx, with a one-line reason.
 import { Gauge, Registry } from 'prom-client';
-import { METRICS } from './catalog.js';
-import type { Config, ModuleConfig, TargetConfig } from './config.js';
-import { DEFAULT_MODULE } from './config.js';
-import { TargetDenied, type Allowlist, type Resolver } from './allowlist.js';
-import { scrapeTarget, sourceResults, type ScrapeContext, type TargetResult } from './scrape.js';
-import { renderTargets, type RenderFailure } from './metrics.js';
-import type { BackgroundSampler } from './background.js';
+import { METRICS } from './metrics/catalog.js';
+import type { Config, ModuleConfig, TargetConfig } from './config/config.js';
+import { DEFAULT_MODULE } from './config/config.js';
+import { TargetDenied, type Allowlist, type Resolver } from './http/allowlist.js';
+import type { ScrapeContext } from './sources/harness.js';
+import { scrapeTarget, sourceResults, type TargetResult } from './sources/target.js';
+import { renderTargets, type RenderFailure } from './metrics/render.js';
+import type { BackgroundSampler } from './sources/background.js';
 
 export type ProbeOutcome = 'success' | 'failure' | 'denied' | 'rejected' | 'invalid';
 

@@ -3,7 +3,7 @@
 // and leaves the other targets and the HTTP status alone.
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { perftools } from '../src/profile/proto/profile.js';
+import { perftools } from '../src/decode/proto/profile.js';
 import { configFor, startExporter, type RunningExporter } from './helpers/exporter.js';
 import { closedPort, startServer, type TestServer } from './helpers/http.js';
 import { fixture, newestGo } from './helpers/fixtures.js';

@@ -1,5 +1,5 @@
 // "Is any Go service leaking goroutines, where, and is the exporter healthy?"
-import { OTHER } from '../catalog.js';
+import { OTHER } from '../metrics/catalog.js';
 import { bargauge, dashboard, exporterUrlVar, queryVar, stackPageLink, table, timeseries, type Link } from './builder.js';
 import { SIGNATURE_UID } from './signature.js';
 

@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { ScrapeError } from '../errors.js';
-import { isGzip } from '../profile/decode.js';
+import { isGzip } from '../decode/gunzip.js';
 import type { SummarizeAnswer, SummarizeTask } from './summarize-worker.js';
 
 /** Inflated bytes all work in progress may hold together (raised to the largest max_decompressed_bytes). */

@@ -3,10 +3,10 @@
 // what the target sent; here it cannot hold the event loop, and the pool can
 // stop it at the scrape deadline by ending the thread.
 import { ScrapeError } from '../errors.js';
-import { readGzippedProfile } from '../profile/fastdecode.js';
-import { expectCountProfile } from '../profile/validate.js';
-import { goroutineMemo, groupGoroutines, keepTop, type GoroutineMemo, type GoroutineSummary } from '../goroutine/signature.js';
-import { groupHeap, heapMemo, keepTopSites, type HeapMemo, type HeapSummary } from '../heap/sites.js';
+import { readGzippedProfile } from '../decode/profile.js';
+import { expectCountProfile } from '../decode/validate.js';
+import { goroutineMemo, groupGoroutines, keepTop, type GoroutineMemo, type GoroutineSummary } from '../summarize/signature.js';
+import { groupHeap, heapMemo, keepTopSites, type HeapMemo, type HeapSummary } from '../summarize/heapsites.js';
 
 export interface SummarizeTask {
   /** goroutine and goroutineleak: that count profile; upload: either, as its sample type says; heap. */

@@ -7,8 +7,8 @@ const root = new URL('../../dist/', import.meta.url);
 const load = (p) => import(new URL(p, root).href);
 const [{ decompress }, { readProfile }, { expectCountProfile }, { groupGoroutines }, { groupHeap },
   { parseDebug2 }, { debug2Summarizer }, { renderTargets }, { goroutineMemo }, { heapMemo }, { Registry }] = await Promise.all([
-  load('profile/decode.js'), load('profile/fastdecode.js'), load('profile/validate.js'), load('goroutine/signature.js'),
-  load('heap/sites.js'), load('text/debug2.js'), load('goroutine/text.js'), load('metrics.js'), load('goroutine/signature.js'), load('heap/sites.js'),
+  load('decode/gunzip.js'), load('decode/profile.js'), load('decode/validate.js'), load('summarize/signature.js'),
+  load('summarize/heapsites.js'), load('decode/debug2.js'), load('summarize/textstacks.js'), load('metrics/render.js'), load('summarize/signature.js'), load('summarize/heapsites.js'),
   import('prom-client'),
 ]);
 

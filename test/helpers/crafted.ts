@@ -1,7 +1,7 @@
 // Profiles built to order, as a hostile (or just unusual) target would serve
 // them: encoded with protobufjs, the tests' reference encoder, and gzipped.
 import { gzipSync } from 'node:zlib';
-import { perftools } from '../../src/profile/proto/profile.js';
+import { perftools } from '../../src/decode/proto/profile.js';
 
 /** One stack: function names leaf first, each at a line; count goroutines (or values for a heap profile). */
 export interface CraftedStack { frames: { name: string; line?: number }[]; values: number[]; }

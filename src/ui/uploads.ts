@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ScrapeError } from '../errors.js';
-import { distinctOf, type Signature } from '../goroutine/signature.js';
+import { distinctOf, type Signature } from '../summarize/signature.js';
 import type { Summarizer } from '../sources/offthread.js';
 
 export const UPLOAD_LIMITS = Object.freeze({

@@ -2,14 +2,15 @@
 // a signature or target that disappeared simply is not there (no stale series).
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import { METRICS, OTHER, type MetricDef } from './catalog.js';
-import { sourceResults, type SourceResult, type TargetResult } from './scrape.js';
-import { MEMSTATS_METRICS, memstatsMetrics, type GcSummary } from './memstats.js';
-import type { HeapSite } from './heap/sites.js';
-import type { BackgroundSampler } from './background.js';
-import { distinctOf, type GoroutineSummary } from './goroutine/signature.js';
-import type { TargetConfig } from './config.js';
-import { ScrapeError, type Stage } from './errors.js';
-import { VERSION } from './version.js';
+import type { SourceResult } from '../sources/harness.js';
+import { sourceResults, type TargetResult } from '../sources/target.js';
+import { MEMSTATS_METRICS, memstatsMetrics, type GcSummary } from '../decode/memstats.js';
+import type { HeapSite } from '../summarize/heapsites.js';
+import type { BackgroundSampler } from '../sources/background.js';
+import { distinctOf, type GoroutineSummary } from '../summarize/signature.js';
+import type { TargetConfig } from '../config/config.js';
+import { ScrapeError, type Stage } from '../errors.js';
+import { VERSION } from '../version.js';
 
 type Labels = Record<string, string>;
 

@@ -3,7 +3,7 @@
 // prometheus/client_golang's Go collector exports, same names, types and
 // meanings, so existing Go dashboards work with `target` as the only extra label.
 
-import { inconsistent } from './profile/validate.js';
+import { inconsistent } from './validate.js';
 
 /** Go's runtime.MemStats as decoded from JSON or the debug=1 trailer (field names as in Go). */
 export type MemStats = Record<string, number | number[]>;

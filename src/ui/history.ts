@@ -3,9 +3,9 @@
 // sparklines), each signature's stack once, and periodic snapshots of all
 // counts (the "now vs N minutes ago" diff). Every scrape of the targets,
 // from /metrics or the idle refresh, is recorded here.
-import { distinctOf, type Frame } from '../goroutine/signature.js';
-import type { BlockedOn } from '../goroutine/classify.js';
-import { sourceResults, type TargetResult } from '../scrape.js';
+import { distinctOf, type Frame } from '../summarize/signature.js';
+import type { BlockedOn } from '../summarize/classify.js';
+import { sourceResults, type TargetResult } from '../sources/target.js';
 
 export interface HistoryLimits {
   /** Counts kept per signature (the sparkline): the last N scrapes. */

@@ -1,11 +1,11 @@
 // Text dumps (`?debug=2`, `?debug=1`) as the same GoroutineSummary that
 // groupGoroutines makes of a proto profile: one frame filter (visibleNames)
 // for all three, so a stack gets the same signature id from any source.
-import type { Debug1Record } from '../text/debug1.js';
-import type { TextFrame, TextGoroutine } from '../text/debug2.js';
+import type { Debug1Record } from '../decode/debug1.js';
+import type { TextFrame, TextGoroutine } from '../decode/debug2.js';
 import { applicationFunction, blockedOn, type BlockedOn } from './classify.js';
 import { dominant, signatureId, sortSignatures, visibleNames, type GoroutineSummary, type Signature } from './signature.js';
-import { labelValue } from '../labelvalue.js';
+import { labelValue } from './labelvalue.js';
 
 export interface WaitInfo {
   /** Signature id → longest wait in seconds (Go prints whole minutes, only after a GC saw the wait). */

@@ -5,14 +5,14 @@
 //   known goroutine count is under debug2_max_goroutines;
 // - goroutineleak: each fetch runs a full GC in the target; a target without
 //   the profile (404) is asked again only every hour.
-import type { HttpClient } from './client.js';
-import type { TargetConfig } from './config.js';
-import type { Logger } from './log.js';
-import { expectCountProfile } from './profile/validate.js';
-import { groupGoroutines, type GoroutineSummary } from './goroutine/signature.js';
-import { debug2Summarizer, type WaitInfo } from './goroutine/text.js';
-import { parseDebug2 } from './text/debug2.js';
-import { PATHS, profile, runSource, type SourceResult } from './scrape.js';
+import type { HttpClient } from '../http/client.js';
+import type { TargetConfig } from '../config/config.js';
+import type { Logger } from '../log.js';
+import { expectCountProfile } from '../decode/validate.js';
+import { groupGoroutines, type GoroutineSummary } from '../summarize/signature.js';
+import { debug2Summarizer, type WaitInfo } from '../summarize/textstacks.js';
+import { parseDebug2 } from '../decode/debug2.js';
+import { PATHS, profile, runSource, type SourceResult } from './harness.js';
 
 /** Go cuts the debug=2 dump at 64 MiB; leave room for that, whatever max_profile_bytes says. */
 const DEBUG2_MAX_BYTES = 65 * 2 ** 20;

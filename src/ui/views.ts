@@ -2,10 +2,10 @@
 // them as they are, pages.ts renders them as HTML. Nothing here escapes;
 // everything that came from a target is still raw text.
 import type { Summarizer } from '../sources/offthread.js';
-import type { BackgroundSampler } from '../background.js';
-import type { Config, TargetConfig } from '../config.js';
-import type { Frame, Signature } from '../goroutine/signature.js';
-import { PATHS } from '../scrape.js';
+import type { BackgroundSampler } from '../sources/background.js';
+import type { Config, TargetConfig } from '../config/config.js';
+import type { Frame, Signature } from '../summarize/signature.js';
+import { PATHS } from '../sources/harness.js';
 import { diffCounts, type Change, type Diff, type DiffSide } from './diff.js';
 import type { Point, Snapshot, TargetHistory } from './history.js';
 import { IDLE_SCRAPE_SECONDS, type WebState } from './state.js';

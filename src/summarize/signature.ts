@@ -6,10 +6,10 @@
 // the SHA-256 of those names joined by "\n": stable across scrapes, exporter
 // and target restarts, and rebuilds that keep the functions.
 import crypto from 'node:crypto';
-import type { ProfileIndex } from '../profile/validate.js';
-import { hashKeys, StackMemo, StackNames, type NameTable } from '../profile/namememo.js';
+import type { ProfileIndex } from '../decode/validate.js';
+import { hashKeys, StackMemo, StackNames, type NameTable } from './stackmemo.js';
 import { applicationFunction, blockedOn, type BlockedOn } from './classify.js';
-import { labelValue } from '../labelvalue.js';
+import { labelValue } from './labelvalue.js';
 
 export interface Frame { function: string; file: string; line: number; }
 

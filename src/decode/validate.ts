@@ -3,7 +3,7 @@
 // grouping reads. fastdecode.ts does the same in one pass over the bytes and
 // falls back to this on anything it does not accept.
 import { ScrapeError } from '../errors.js';
-import type { Profile } from './decode.js';
+import type { Profile } from './gunzip.js';
 
 export interface IndexedFunction { name: string; file: string; }
 export interface IndexedLocation {

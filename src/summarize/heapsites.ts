@@ -1,10 +1,10 @@
 // Group a heap profile by allocation site: the function that allocated,
 // with in-use and cumulative bytes and objects per function.
 import { ScrapeError } from '../errors.js';
-import { inconsistent, type ProfileIndex } from '../profile/validate.js';
-import { applicationFunction } from '../goroutine/classify.js';
-import { StackMemo, StackNames } from '../profile/namememo.js';
-import { labelValue } from '../labelvalue.js';
+import { inconsistent, type ProfileIndex } from '../decode/validate.js';
+import { applicationFunction } from './classify.js';
+import { StackMemo, StackNames } from './stackmemo.js';
+import { labelValue } from './labelvalue.js';
 
 export interface HeapValues { inuseBytes: number; inuseObjects: number; allocBytes: number; allocObjects: number; }
 export interface HeapSite extends HeapValues { function: string; }
