@@ -5,9 +5,9 @@ import { METRICS, OTHER, type MetricDef } from './catalog.js';
 import type { SourceResult } from '../sources/harness.js';
 import { sourceResults, type TargetResult } from '../sources/target.js';
 import { MEMSTATS_METRICS, memstatsMetrics, type GcSummary } from '../decode/memstats.js';
-import type { HeapSite } from '../summarize/heapsites.js';
+import { keepTopSites, type HeapSite } from '../summarize/heapsites.js';
 import type { BackgroundSampler } from '../sources/background.js';
-import { distinctOf, type GoroutineSummary } from '../summarize/signature.js';
+import { distinctOf, keepTop, type GoroutineSummary } from '../summarize/signature.js';
 import type { TargetConfig } from '../config/config.js';
 import { ScrapeError, type Stage } from '../errors.js';
 import { VERSION } from '../version.js';
@@ -233,16 +233,13 @@ interface Section {
   finish(): void;
 }
 
-/** The top n signatures as label sets, the rest folded into "other". */
+/** The top n signatures as label sets, the rest folded into "other" (keepTop). */
 function topSignatures(summary: GoroutineSummary, n: number): { labels: Record<string, string>; value: number }[] {
-  const out = summary.signatures.slice(0, n).map((s) => ({
+  const top = keepTop(summary, n);
+  const out = top.signatures.map((s) => ({
     labels: { signature: s.id, function: s.function, blocked_on: s.blockedOn }, value: s.count,
   }));
-  if (summary.signatures.length > n || summary.beyond !== undefined) {
-    let rest = summary.beyond ?? 0;
-    for (const s of summary.signatures.slice(n)) rest += s.count;
-    out.push({ labels: { signature: OTHER, function: OTHER, blocked_on: OTHER }, value: rest });
-  }
+  if (top.beyond !== undefined) out.push({ labels: { signature: OTHER, function: OTHER, blocked_on: OTHER }, value: top.beyond });
   return out;
 }
 
@@ -328,18 +325,8 @@ function heapSection(p: Page): Section {
       if (!heap?.data) return;
       const { sites } = heap.data;
       functions.set({ target: target.name }, heap.data.distinct ?? sites.length);
-      const n = target.topHeapFunctions;
-      const shown: HeapSite[] = sites.slice(0, n);
-      if (sites.length > n || heap.data.beyond) {
-        const other: HeapSite = { function: OTHER, inuseBytes: 0, inuseObjects: 0, allocBytes: 0, allocObjects: 0, ...heap.data.beyond };
-        for (const s of sites.slice(n)) {
-          other.inuseBytes += s.inuseBytes;
-          other.inuseObjects += s.inuseObjects;
-          other.allocBytes += s.allocBytes;
-          other.allocObjects += s.allocObjects;
-        }
-        shown.push(other);
-      }
+      const kept = keepTopSites(heap.data, target.topHeapFunctions);
+      const shown: HeapSite[] = kept.beyond ? [...kept.sites, { function: OTHER, ...kept.beyond }] : kept.sites;
       for (const s of shown) {
         const labels = { target: target.name, function: s.function };
         inuseBytes.set(labels, s.inuseBytes);

@@ -3,7 +3,7 @@
 // sparklines), each signature's stack once, and periodic snapshots of all
 // counts (the "now vs N minutes ago" diff). Every scrape of the targets,
 // from /metrics or the idle refresh, is recorded here.
-import { distinctOf, type Frame } from '../summarize/signature.js';
+import { distinctOf, keepTop, type Frame } from '../summarize/signature.js';
 import type { BlockedOn } from '../summarize/classify.js';
 import { sourceResults, type TargetResult } from '../sources/target.js';
 
@@ -140,7 +140,8 @@ export class TargetHistory {
 
     const L = this.limits;
     const cap = Math.max(L.signaturesPerTarget, r.target.topSignatures);
-    const kept = g.signatures.slice(0, cap); // sorted by count
+    const top = keepTop(g, cap);
+    const kept = top.signatures; // sorted by count
     const all = new Map(g.signatures.map((s) => [s.id, s.count]));
     for (const s of kept) {
       const meta = this.stacks.get(s.id);
@@ -171,8 +172,7 @@ export class TargetHistory {
     }
     this.dropped = g.signatures.filter((s) => !this.rings.has(s.id)).length + distinctOf(g) - g.signatures.length;
 
-    let other = g.beyond ?? 0;
-    for (const s of g.signatures.slice(cap)) other += s.count;
+    const other = top.beyond ?? 0;
     this.latest = { atMs: nowMs, total: g.total, counts: new Map(kept.map((s) => [s.id, s.count])), other };
     const prev = this.snapshots.at(-1);
     if (!prev || nowMs - prev.atMs >= L.snapshotEverySeconds * 1000) {
