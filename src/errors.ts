@@ -40,3 +40,10 @@ export class ScrapeError extends Error {
 export function fileErrorReason(err: unknown): string {
   return (err as Error).message.replace(/^E[A-Z]+: /, '').replace(/, \w+( '.*')?$/, '');
 }
+
+// A short printable preview of a body that is not what we expected.
+export function preview(body: Uint8Array, max = 60): string {
+  const text = Buffer.from(body.subarray(0, max)).toString('utf8');
+  const clean = text.replace(/[^\x20-\x7e]+/g, ' ').trim();
+  return JSON.stringify(clean + (body.length > max ? '…' : ''));
+}

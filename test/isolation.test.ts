@@ -7,7 +7,7 @@ import { startServer, type TestServer } from './helpers/http.js';
 import { fixture, newestGo } from './helpers/fixtures.js';
 import { distinctStacksProfile, goroutineProfile, heapProfile } from './helpers/crafted.js';
 import { one, parseMetrics, select, type Sample } from './helpers/prom.js';
-import { CUT_MARKER, MAX_LABEL_CHARS } from '../src/summarize/labelvalue.js';
+import { CUT_MARKER, MAX_LABEL_CHARS } from '../src/labelvalue.js';
 
 const go = newestGo();
 const vars = JSON.parse(fixture(go, 'vars.json').toString('utf8')) as { memstats: Record<string, unknown> };

@@ -1,6 +1,6 @@
 // The application's own numeric expvars from /debug/vars, flattened to
 // expvar_<sanitised path>{path="<original path>"} so any of them can be graphed.
-import { labelValue } from '../summarize/labelvalue.js';
+import { labelValue } from '../labelvalue.js';
 
 /** metric = 'expvar_' + sanitised path; path = original dotted path, e.g. "http.requests.GET". */
 export interface ExpvarNumber { metric: string; path: string; value: number; }

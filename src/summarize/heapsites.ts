@@ -4,7 +4,7 @@ import { ScrapeError } from '../errors.js';
 import { inconsistent, type ProfileIndex } from '../decode/validate.js';
 import { applicationFunction } from './classify.js';
 import { StackMemo, StackNames } from './stackmemo.js';
-import { labelValue } from './labelvalue.js';
+import { labelValue } from '../labelvalue.js';
 
 export interface HeapValues { inuseBytes: number; inuseObjects: number; allocBytes: number; allocObjects: number; }
 export interface HeapSite extends HeapValues { function: string; }

@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import type { ProfileIndex } from '../decode/validate.js';
 import { hashKeys, StackMemo, StackNames, type NameTable } from './stackmemo.js';
 import { applicationFunction, blockedOn, type BlockedOn } from './classify.js';
-import { labelValue } from './labelvalue.js';
+import { labelValue } from '../labelvalue.js';
 
 export interface Frame { function: string; file: string; line: number; }
 

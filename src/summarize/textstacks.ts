@@ -5,7 +5,7 @@ import type { Debug1Record } from '../decode/debug1.js';
 import type { TextFrame, TextGoroutine } from '../decode/debug2.js';
 import { applicationFunction, blockedOn, type BlockedOn } from './classify.js';
 import { dominant, signatureId, sortSignatures, visibleNames, type GoroutineSummary, type Signature } from './signature.js';
-import { labelValue } from './labelvalue.js';
+import { labelValue } from '../labelvalue.js';
 
 export interface WaitInfo {
   /** Signature id → longest wait in seconds (Go prints whole minutes, only after a GC saw the wait). */
