@@ -9,7 +9,7 @@ import { BackgroundSampler } from './sources/background.js';
 import { ErrorCounts, ProbeCounts, createProcessRegistry, renderTargets } from './metrics/render.js';
 import { Allowlist, systemResolver, type Resolver } from './http/allowlist.js';
 import { ClientCache } from './http/client.js';
-import { moduleLabel, probe, type ProbeAnswer } from './probe.js';
+import { moduleLabel, probe, ProbedTargets, type ProbeAnswer } from './probe.js';
 import type { Logger } from './log.js';
 import { WebState } from './ui/state.js';
 import { summarizer } from './sources/offthread.js';
@@ -21,10 +21,6 @@ export interface ExporterOptions {
   /** How /probe resolves host names; tests inject one so no lookup leaves the machine. */
   resolver?: Resolver;
 }
-
-// Probed targets whose background sources are sampled: bounded, forgotten when no longer probed.
-const MAX_PROBED_TARGETS = 1000;
-const PROBED_TTL_MS = 15 * 60_000;
 
 /** Seconds to spend on one scrape, from Prometheus' header when it sent one. */
 export function scrapeTimeoutSeconds(header: string | undefined, config: Config): number {
@@ -46,7 +42,7 @@ export class Exporter {
   private readonly errors = new ErrorCounts();
   private readonly probes = new ProbeCounts();
   private readonly process = createProcessRegistry();
-  private readonly probed = new Map<string, { target: TargetConfig; seenMs: number }>();
+  private readonly probed = new ProbedTargets();
   private probesInFlight = 0;
   readonly background: BackgroundSampler;
   /** Decodes profiles and uploads off the event loop, within one inflate budget. */
@@ -66,7 +62,7 @@ export class Exporter {
     this.background = new BackgroundSampler({
       clientFor: (t) => this.clientFor(t),
       logger: this.logger,
-      targets: () => [...this.config.targets, ...this.probedTargets()],
+      targets: () => [...this.config.targets, ...this.probed.targets()],
       onResult: (t, r) => this.noteFailure(t, r),
     });
     this.background.start();
@@ -146,12 +142,6 @@ export class Exporter {
     this.logger.warn({ target: target.name, source: s.source, stage: e.stage, code: e.code, err: e.message }, 'scrape failed');
   }
 
-  private probedTargets(): TargetConfig[] {
-    const now = performance.now();
-    for (const [k, p] of this.probed) if (now - p.seenMs > PROBED_TTL_MS) this.probed.delete(k);
-    return [...this.probed.values()].map((p) => p.target);
-  }
-
   /** One /probe request; at most max_concurrent_probes at once, the rest are told to retry. */
   async probe(query: Record<string, unknown>, timeoutHeader: string | undefined): Promise<ProbeAnswer> {
     const config = this.config;
@@ -174,7 +164,7 @@ export class Exporter {
       if (answer.result) {
         this.noteResult(answer.result);
         for (const f of answer.failures ?? []) this.noteFailure(f.target, f.source);
-        this.trackProbed(answer.result.target);
+        this.probed.track(answer.result.target);
       } else if (answer.outcome === 'denied') {
         this.logger.warn({ target: String(query.target).slice(0, 200), err: answer.body.trim() }, 'probe denied');
       }
@@ -182,13 +172,6 @@ export class Exporter {
     } finally {
       this.probesInFlight--;
     }
-  }
-
-  private trackProbed(t: TargetConfig): void {
-    if (!t.sources.includes('goroutine_debug2') && !t.sources.includes('goroutineleak')) return;
-    const seen = this.probed.get(t.name);
-    if (seen) seen.seenMs = performance.now();
-    else if (this.probed.size < MAX_PROBED_TARGETS) this.probed.set(t.name, { target: t, seenMs: performance.now() });
   }
 
   /** One /metrics body: every target scraped now, plus the process' own metrics. */

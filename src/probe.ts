@@ -130,3 +130,33 @@ async function render(module: ModuleConfig, result: TargetResult, deps: ProbeDep
   const body = await registry.metrics();
   return { status: 200, outcome: ok ? 'success' : 'failure', module: module.name, contentType: registry.contentType, body, result, failures };
 }
+
+// Probed targets whose background sources are sampled: bounded, forgotten when no longer probed.
+const MAX_PROBED_TARGETS = 1000;
+const PROBED_TTL_MS = 15 * 60_000;
+
+/** The probed targets the background samples (debug=2, goroutineleak): at most 1000, each for 15 min after its last probe. */
+export class ProbedTargets {
+  private readonly byName = new Map<string, { target: TargetConfig; seenMs: number }>();
+
+  track(t: TargetConfig): void {
+    if (!t.sources.includes('goroutine_debug2') && !t.sources.includes('goroutineleak')) return;
+    const seen = this.byName.get(t.name);
+    if (seen) seen.seenMs = performance.now();
+    else if (this.byName.size < MAX_PROBED_TARGETS) this.byName.set(t.name, { target: t, seenMs: performance.now() });
+  }
+
+  targets(): TargetConfig[] {
+    const now = performance.now();
+    for (const [k, p] of this.byName) if (now - p.seenMs > PROBED_TTL_MS) this.byName.delete(k);
+    return [...this.byName.values()].map((p) => p.target);
+  }
+
+  clear(): void {
+    this.byName.clear();
+  }
+
+  get size(): number {
+    return this.byName.size;
+  }
+}
