@@ -13,8 +13,9 @@ import type { SummarizeAnswer, SummarizeTask } from './summarize-worker.js';
 
 /** Inflated bytes all work in progress may hold together (raised to the largest max_decompressed_bytes). */
 export const INFLATE_BUDGET_BYTES = 512 * 2 ** 20;
-// Threads beyond the cores: one costly profile must leave threads for the others.
-const THREADS = Math.max(4, availableParallelism() + 2);
+// At least two, so that one costly profile leaves a thread for the others;
+// more threads than cores only made 200 small targets slower (bench).
+const THREADS = Math.max(2, availableParallelism());
 // A worker's own heap (decoded profile, groups); past it the thread dies and the task fails.
 const WORKER_HEAP_MIB = 768;
 
@@ -60,7 +61,7 @@ type Ok<K> = Extract<SummarizeAnswer, { ok: true; kind: K }>;
 let shared: Piscina | undefined;
 function pool(): Piscina {
   return (shared ??= new Piscina({
-    filename: workerFile(), minThreads: 2, maxThreads: THREADS, idleTimeout: 60_000,
+    filename: workerFile(), minThreads: Math.min(2, THREADS), maxThreads: THREADS, idleTimeout: 60_000,
     resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MIB },
   }));
 }
