@@ -2,11 +2,11 @@
 // Command line: Prometheus exporter flag conventions, then start the server.
 import { parseArgs } from 'node:util';
 import type { AddressInfo } from 'node:net';
-import { loadConfig } from './config.js';
+import { loadConfig } from './config/config.js';
 import { Exporter } from './exporter.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from './log.js';
 import { createApp, createServer, TELEMETRY_PATH } from './server.js';
-import { WebConfigFile } from './webconfig.js';
+import { WebConfigFile } from './config/webconfig.js';
 import { VERSION } from './version.js';
 
 // Past the 9100-9999 exporter range, which is fully allocated.

@@ -2,15 +2,17 @@
 // counters, and how a scrape of /metrics turns into one pass over all targets.
 import { createHash } from 'node:crypto';
 import { Registry } from 'prom-client';
-import { loadConfig, type Config, type TargetConfig } from './config.js';
-import { scrapeTarget, sourceResults, type ScrapeContext, type SourceResult, type TargetResult } from './scrape.js';
-import { BackgroundSampler } from './background.js';
-import { ErrorCounts, ProbeCounts, createProcessRegistry, renderTargets } from './metrics.js';
-import { Allowlist, systemResolver, type Resolver } from './allowlist.js';
-import { ClientCache } from './client.js';
-import { moduleLabel, probe, type ProbeAnswer } from './probe.js';
+import { loadConfig, type Config, type TargetConfig } from './config/config.js';
+import type { ScrapeContext, SourceResult } from './sources/harness.js';
+import { scrapeTarget, sourceResults, type TargetResult } from './sources/target.js';
+import { BackgroundSampler } from './sources/background.js';
+import { ErrorCounts, ProbeCounts, createProcessRegistry, renderTargets } from './metrics/render.js';
+import { Allowlist, systemResolver, type Resolver } from './http/allowlist.js';
+import { ClientCache } from './http/client.js';
+import { moduleLabel, probe, ProbedTargets, type ProbeAnswer } from './probe.js';
 import type { Logger } from './log.js';
-import { WebState } from './web/state.js';
+import { WebState } from './ui/state.js';
+import { summarizer } from './sources/offthread.js';
 
 export interface ExporterOptions {
   config: Config;
@@ -19,10 +21,6 @@ export interface ExporterOptions {
   /** How /probe resolves host names; tests inject one so no lookup leaves the machine. */
   resolver?: Resolver;
 }
-
-// Probed targets whose background sources are sampled: bounded, forgotten when no longer probed.
-const MAX_PROBED_TARGETS = 1000;
-const PROBED_TTL_MS = 15 * 60_000;
 
 /** Seconds to spend on one scrape, from Prometheus' header when it sent one. */
 export function scrapeTimeoutSeconds(header: string | undefined, config: Config): number {
@@ -44,9 +42,11 @@ export class Exporter {
   private readonly errors = new ErrorCounts();
   private readonly probes = new ProbeCounts();
   private readonly process = createProcessRegistry();
-  private readonly probed = new Map<string, { target: TargetConfig; seenMs: number }>();
+  private readonly probed = new ProbedTargets();
   private probesInFlight = 0;
   readonly background: BackgroundSampler;
+  /** Decodes profiles and uploads off the event loop, within one inflate budget. */
+  readonly summarizer = summarizer();
   /** The on-call page's history and uploads; records every scrapeAll. */
   readonly web: WebState;
 
@@ -57,11 +57,12 @@ export class Exporter {
     this.resolver = opts.resolver ?? systemResolver;
     this.allowlist = new Allowlist(opts.config.allowedTargets);
     this.configHash = hashOf(opts.config);
+    this.fitBudget(opts.config);
     this.process.reloaded(true);
     this.background = new BackgroundSampler({
       clientFor: (t) => this.clientFor(t),
       logger: this.logger,
-      targets: () => [...this.config.targets, ...this.probedTargets()],
+      targets: () => [...this.config.targets, ...this.probed.targets()],
       onResult: (t, r) => this.noteFailure(t, r),
     });
     this.background.start();
@@ -70,12 +71,19 @@ export class Exporter {
     this.web.start();
   }
 
+  // Every target, module and upload must fit the shared budget alone.
+  private fitBudget(config: Config): void {
+    const sizes = [config.global.maxDecompressedBytes, ...config.targets.map((t) => t.maxDecompressedBytes),
+      ...Object.values(config.modules).map((m) => m.maxDecompressedBytes)];
+    this.summarizer.fitAtLeast(Math.max(...sizes));
+  }
+
   private clientFor(t: TargetConfig) {
     return this.clients.get(t.http, t.probe === true);
   }
 
   private context(t: TargetConfig, deadlineMs: number): ScrapeContext {
-    return { client: this.clientFor(t), deadlineMs };
+    return { client: this.clientFor(t), summarizer: this.summarizer, deadlineMs };
   }
 
   static async fromFile(configFile: string, logger: Logger): Promise<Exporter> {
@@ -92,6 +100,7 @@ export class Exporter {
       if (hash === this.configHash) return { changed: false };
       this.config = config;
       this.configHash = hash;
+      this.fitBudget(config);
       this.allowlist = new Allowlist(config.allowedTargets);
       this.probed.clear();
       this.clients.retain([
@@ -138,12 +147,6 @@ export class Exporter {
     this.logger.warn({ target: target.name, source: s.source, stage: e.stage, code: e.code, err: e.message }, 'scrape failed');
   }
 
-  private probedTargets(): TargetConfig[] {
-    const now = performance.now();
-    for (const [k, p] of this.probed) if (now - p.seenMs > PROBED_TTL_MS) this.probed.delete(k);
-    return [...this.probed.values()].map((p) => p.target);
-  }
-
   /** One /probe request; at most max_concurrent_probes at once, the rest are told to retry. */
   async probe(query: Record<string, unknown>, timeoutHeader: string | undefined): Promise<ProbeAnswer> {
     const config = this.config;
@@ -165,7 +168,8 @@ export class Exporter {
       this.probes.add(answer.module, answer.outcome);
       if (answer.result) {
         this.noteResult(answer.result);
-        this.trackProbed(answer.result.target);
+        for (const f of answer.failures ?? []) this.noteFailure(f.target, f.source);
+        this.probed.track(answer.result.target);
       } else if (answer.outcome === 'denied') {
         this.logger.warn({ target: String(query.target).slice(0, 200), err: answer.body.trim() }, 'probe denied');
       }
@@ -175,18 +179,11 @@ export class Exporter {
     }
   }
 
-  private trackProbed(t: TargetConfig): void {
-    if (!t.sources.includes('goroutine_debug2') && !t.sources.includes('goroutineleak')) return;
-    const seen = this.probed.get(t.name);
-    if (seen) seen.seenMs = performance.now();
-    else if (this.probed.size < MAX_PROBED_TARGETS) this.probed.set(t.name, { target: t, seenMs: performance.now() });
-  }
-
   /** One /metrics body: every target scraped now, plus the process' own metrics. */
   async metrics(timeoutHeader: string | undefined): Promise<{ contentType: string; body: string }> {
     const results = await this.scrapeAll(scrapeTimeoutSeconds(timeoutHeader, this.config));
     const perScrape = new Registry();
-    renderTargets(perScrape, results, this.background);
+    for (const f of renderTargets(perScrape, results, this.background)) this.noteFailure(f.target, f.source);
     this.errors.render(perScrape);
     this.probes.render(perScrape, {
       inFlight: this.probesInFlight, max: this.config.maxConcurrentProbes, tracked: this.probed.size,

@@ -3,13 +3,14 @@
 // failed probe is data (probe_success 0, HTTP 200); only the caller's
 // mistakes are 4xx, with a one-line reason.
 import { Gauge, Registry } from 'prom-client';
-import { METRICS } from './catalog.js';
-import type { Config, ModuleConfig, TargetConfig } from './config.js';
-import { DEFAULT_MODULE } from './config.js';
-import { TargetDenied, type Allowlist, type Resolver } from './allowlist.js';
-import { scrapeTarget, sourceResults, type ScrapeContext, type TargetResult } from './scrape.js';
-import { renderTargets } from './metrics.js';
-import type { BackgroundSampler } from './background.js';
+import { METRICS } from './metrics/catalog.js';
+import type { Config, ModuleConfig, TargetConfig } from './config/config.js';
+import { DEFAULT_MODULE } from './config/config.js';
+import { TargetDenied, type Allowlist, type Resolver } from './http/allowlist.js';
+import type { ScrapeContext } from './sources/harness.js';
+import { scrapeTarget, sourceResults, type TargetResult } from './sources/target.js';
+import { renderTargets, type RenderFailure } from './metrics/render.js';
+import type { BackgroundSampler } from './sources/background.js';
 import { printable } from './printable.js';
 
 export type ProbeOutcome = 'success' | 'failure' | 'denied' | 'rejected' | 'invalid';
@@ -23,6 +24,8 @@ export interface ProbeAnswer {
   headers?: Record<string, string>;
   /** Set when a probe ran: the target as scraped, for logging and background sampling. */
   result?: TargetResult;
+  /** Sources whose data could not be rendered (already marked failed in result). */
+  failures?: RenderFailure[];
 }
 
 export class ProbeError extends Error {
@@ -113,32 +116,48 @@ export async function probe(deps: ProbeDeps, query: Record<string, unknown>): Pr
     if (!err.unresolved) return text(403, 'denied', module.name, `target not allowed: ${err.message}`);
   }
   const result = await scrapeTarget(target, deps.context(target));
-  return render(target, module, result, deps, start);
+  return render(module, result, deps, start);
 }
 
-async function render(target: TargetConfig, module: ModuleConfig, result: TargetResult, deps: ProbeDeps, start: number): Promise<ProbeAnswer> {
+async function render(module: ModuleConfig, result: TargetResult, deps: ProbeDeps, start: number): Promise<ProbeAnswer> {
   const registry = new Registry();
-  renderTargets(registry, [result], deps.background);
+  // Prometheus adds `instance` (and the relabelling recipe `target`) itself:
+  // the probe's series carry no target label.
+  const failures = renderTargets(registry, [result], deps.background, { byTarget: false });
   const ok = sourceResults(result).every((s) => !s.error);
   const gauge = (d: { name: string; help: string }, v: number) => new Gauge({ name: d.name, help: d.help, registers: [registry] }).set(v);
   gauge(METRICS.probeSuccess, ok ? 1 : 0);
   gauge(METRICS.probeDuration, (performance.now() - start) / 1000);
-  const body = withoutTargetLabel(await registry.metrics(), target.name);
-  return { status: 200, outcome: ok ? 'success' : 'failure', module: module.name, contentType: registry.contentType, body, result };
+  const body = await registry.metrics();
+  return { status: 200, outcome: ok ? 'success' : 'failure', module: module.name, contentType: registry.contentType, body, result, failures };
 }
 
-/**
- * Prometheus adds `instance` (and the relabelling recipe `target`) itself, so
- * the probe's series carry no target label. The renderer always writes
- * `target` first, which makes this an exact rewrite.
- */
-export function withoutTargetLabel(exposition: string, name: string): string {
-  const label = `target="${name.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
-  return exposition.split('\n').map((line) => {
-    if (line.startsWith('#')) return line;
-    const open = line.indexOf('{');
-    if (open < 0 || !line.startsWith(label, open + 1)) return line;
-    const after = open + 1 + label.length;
-    return line[after] === '}' ? line.slice(0, open) + line.slice(after + 1) : line.slice(0, open + 1) + line.slice(after + 1);
-  }).join('\n');
+// Probed targets whose background sources are sampled: bounded, forgotten when no longer probed.
+const MAX_PROBED_TARGETS = 1000;
+const PROBED_TTL_MS = 15 * 60_000;
+
+/** The probed targets the background samples (debug=2, goroutineleak): at most 1000, each for 15 min after its last probe. */
+export class ProbedTargets {
+  private readonly byName = new Map<string, { target: TargetConfig; seenMs: number }>();
+
+  track(t: TargetConfig): void {
+    if (!t.sources.includes('goroutine_debug2') && !t.sources.includes('goroutineleak')) return;
+    const seen = this.byName.get(t.name);
+    if (seen) seen.seenMs = performance.now();
+    else if (this.byName.size < MAX_PROBED_TARGETS) this.byName.set(t.name, { target: t, seenMs: performance.now() });
+  }
+
+  targets(): TargetConfig[] {
+    const now = performance.now();
+    for (const [k, p] of this.byName) if (now - p.seenMs > PROBED_TTL_MS) this.byName.delete(k);
+    return [...this.byName.values()].map((p) => p.target);
+  }
+
+  clear(): void {
+    this.byName.clear();
+  }
+
+  get size(): number {
+    return this.byName.size;
+  }
 }

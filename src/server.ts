@@ -6,8 +6,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import express, { type Express } from 'express';
 import type { Exporter } from './exporter.js';
-import type { WebConfig } from './webconfig.js';
-import { webRouter } from './web/router.js';
+import type { WebConfig } from './config/webconfig.js';
+import { webRouter } from './ui/router.js';
 import { printableText } from './printable.js';
 import { AuthBusy } from './authlimit.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applicationFunction, blockedOn, isStandardLibrary, packageOf } from '../src/goroutine/classify.js';
-import { isHiddenFrame, signatureId } from '../src/goroutine/signature.js';
+import { applicationFunction, blockedOn, isStandardLibrary, packageOf } from '../src/summarize/classify.js';
+import { isHiddenFrame, signatureId } from '../src/summarize/signature.js';
 
 describe('packageOf / isStandardLibrary', () => {
   it.each([

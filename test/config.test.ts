@@ -1,9 +1,9 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { formatByteSize, parseByteSize } from '../src/bytesize.js';
-import { type Config, ConfigError, DEFAULT_GLOBAL, loadConfig, parseConfig } from '../src/config.js';
-import { formatDuration, parseDuration } from '../src/duration.js';
-import { DEFAULT_ALLOWED_TARGETS } from '../src/allowlist.js';
+import { formatByteSize, parseByteSize } from '../src/config/bytesize.js';
+import { type Config, ConfigError, DEFAULT_GLOBAL, loadConfig, parseConfig } from '../src/config/config.js';
+import { formatDuration, parseDuration } from '../src/config/duration.js';
+import { DEFAULT_ALLOWED_TARGETS } from '../src/http/allowlist.js';
 
 const limitsOf = ({ scrapeTimeoutSeconds: _t, timeoutOffsetSeconds: _o, ...limits }: typeof DEFAULT_GLOBAL) => limits;
 

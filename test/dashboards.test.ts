@@ -7,8 +7,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { METRICS } from '../src/catalog.js';
-import { MEMSTATS_METRICS } from '../src/memstats.js';
+import { METRICS } from '../src/metrics/catalog.js';
+import { MEMSTATS_METRICS } from '../src/decode/memstats.js';
 import { dashboards, panelQueries } from '../src/dashboards/generate.js';
 
 const DIR = join(import.meta.dirname, '../dashboards');

@@ -4,9 +4,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { METRICS } from '../src/catalog.js';
-import { MEMSTATS_METRICS } from '../src/memstats.js';
-import { BLOCKED_ON, BLOCKING_FRAMES } from '../src/goroutine/classify.js';
+import { METRICS } from '../src/metrics/catalog.js';
+import { MEMSTATS_METRICS } from '../src/decode/memstats.js';
+import { BLOCKED_ON, BLOCKING_FRAMES } from '../src/summarize/classify.js';
 import { ERROR_CODES } from '../src/errors.js';
 import { HELP_FLAGS } from './helpers/help.js';
 import { PRODUCTION, rules } from '../src/alerts/rules.js';

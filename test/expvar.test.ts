@@ -1,6 +1,6 @@
 // The application's own numeric expvars, flattened into expvar_* metrics.
 import { describe, expect, it } from 'vitest';
-import { flattenExpvar, MAX_EXPVAR_DEPTH } from '../src/expvar.js';
+import { flattenExpvar, MAX_EXPVAR_DEPTH } from '../src/decode/expvar.js';
 import { fixture, goVersions, meta } from './helpers/fixtures.js';
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;

@@ -3,14 +3,13 @@
 // and leaves the other targets and the HTTP status alone.
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { perftools } from '../src/profile/proto/profile.js';
+import { perftools } from '../src/decode/proto/profile.js';
 import { configFor, startExporter, type RunningExporter } from './helpers/exporter.js';
 import { closedPort, startServer, type TestServer } from './helpers/http.js';
 import { fixture, newestGo } from './helpers/fixtures.js';
 import { one, parseMetrics, select, type Sample } from './helpers/prom.js';
 
 const goodProfile = fixture(newestGo(), 'goroutine.pb.gz');
-
 function profileWithDanglingLocation(): Buffer {
   const p = perftools.profiles.Profile.encode({
     sampleType: [{ type: 1, unit: 2 }],

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { perftools } from '../src/profile/proto/profile.js';
+import { perftools } from '../src/decode/proto/profile.js';
 import { configFor, startExporter, type RunningExporter } from './helpers/exporter.js';
 import { startFixtureTarget, type TestServer } from './helpers/http.js';
 import { fixture, newestGo } from './helpers/fixtures.js';

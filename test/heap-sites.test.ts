@@ -1,10 +1,10 @@
 // Heap profiles from every captured Go version grouped by allocation site.
 import { describe, expect, it } from 'vitest';
-import { decodeProfile, decompress } from '../src/profile/decode.js';
-import { validateProfile } from '../src/profile/validate.js';
-import { allocationSite, groupHeap, isAllocationHelper } from '../src/heap/sites.js';
-import { applicationFunction } from '../src/goroutine/classify.js';
-import { perftools } from '../src/profile/proto/profile.js';
+import { decodeProfile, decompress } from '../src/decode/gunzip.js';
+import { validateProfile } from '../src/decode/validate.js';
+import { allocationSite, groupHeap, isAllocationHelper } from '../src/summarize/heapsites.js';
+import { applicationFunction } from '../src/summarize/classify.js';
+import { perftools } from '../src/decode/proto/profile.js';
 import { fixture, goVersions } from './helpers/fixtures.js';
 
 const load = async (gz: Buffer) => validateProfile(decodeProfile(await decompress(gz, 64 << 20)));

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RULES_FILE } from '../src/alerts/generate.js';
-import { loadWebConfig } from '../src/webconfig.js';
+import { loadWebConfig } from '../src/config/webconfig.js';
 import { startServer, type TestServer } from './helpers/http.js';
 import { freePort, startProc, type Proc } from './helpers/procs.js';
 

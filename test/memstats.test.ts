@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   MEMSTATS_METRICS, memstatsFromExpvar, memstatsMetrics, parseMemStatsTrailer, type MemStats,
-} from '../src/memstats.js';
+} from '../src/decode/memstats.js';
 import { fixture, goVersions } from './helpers/fixtures.js';
 
 // Written out from client_golang's go_collector.go (goRuntimeMemStats and the

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../src/config.js';
-import { Allowlist, canonicalIp, type Resolver } from '../src/allowlist.js';
-import { parseProbeTarget, withoutTargetLabel } from '../src/probe.js';
+import { parseConfig } from '../src/config/config.js';
+import { Allowlist, canonicalIp, type Resolver } from '../src/http/allowlist.js';
+import { parseProbeTarget } from '../src/probe.js';
 import { startExporter, type RunningExporter } from './helpers/exporter.js';
 import { closedPort, startFixtureTarget, startServer, type TestServer } from './helpers/http.js';
 import { fixture, goVersions, newestGo } from './helpers/fixtures.js';
@@ -102,13 +102,6 @@ describe('allowlist', () => {
     expect(canonicalIp('::FFFF:169.254.169.254')).toBe('169.254.169.254');
     expect(canonicalIp('[::ffff:7f00:1]')).toBe('127.0.0.1');
     expect(canonicalIp('2001:DB8::1')).toBe('2001:db8::1');
-  });
-});
-
-describe('withoutTargetLabel', () => {
-  it('removes exactly the target label, first in every series', () => {
-    const text = '# HELP x y\nx{target="a\\"b"} 1\ny{target="a\\"b",source="goroutine"} 2\nz 3\nw{target="other"} 4\n';
-    expect(withoutTargetLabel(text, 'a"b')).toBe('# HELP x y\nx 1\ny{source="goroutine"} 2\nz 3\nw{target="other"} 4\n');
   });
 });
 

@@ -2,10 +2,10 @@
 // version we could get, and pprof CheckValid-style rejection of broken ones.
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { decodeProfile, decompress } from '../src/profile/decode.js';
-import { expectCountProfile, validateProfile } from '../src/profile/validate.js';
-import { perftools } from '../src/profile/proto/profile.js';
-import { groupGoroutines, type GoroutineSummary } from '../src/goroutine/signature.js';
+import { decodeProfile, decompress } from '../src/decode/gunzip.js';
+import { expectCountProfile, validateProfile } from '../src/decode/validate.js';
+import { perftools } from '../src/decode/proto/profile.js';
+import { groupGoroutines, type GoroutineSummary } from '../src/summarize/signature.js';
 import { ScrapeError } from '../src/errors.js';
 import { fixture, goVersions, meta } from './helpers/fixtures.js';
 

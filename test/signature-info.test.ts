@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configFor, startExporter, type RunningExporter } from './helpers/exporter.js';
 import { startLeaky, type Leaky } from './helpers/leaky.js';
 import { one, parseMetrics, promtoolCheck, select } from './helpers/prom.js';
-import { STACK_MAX_CHARS, STACK_MAX_FRAMES } from '../src/goroutine/stacktext.js';
+import { STACK_MAX_CHARS, STACK_MAX_FRAMES } from '../src/summarize/stacktext.js';
 
 const SHAPES = join(import.meta.dirname, 'fixtures/go/leaky/shapes.go');
 // The line of the blocking send in computeResult, as the source has it.

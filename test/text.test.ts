@@ -2,13 +2,13 @@
 // profile on signature ids, counts, function and blocked_on.
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseDebug1, type Debug1Record } from '../src/text/debug1.js';
-import { GO_DUMP_CAP, parseDebug2, type TextGoroutine } from '../src/text/debug2.js';
-import { debug1Summarizer, debug2Summarizer } from '../src/goroutine/text.js';
-import { groupGoroutines, signatureId, type GoroutineSummary } from '../src/goroutine/signature.js';
-import { decodeProfile, decompress } from '../src/profile/decode.js';
-import { validateProfile } from '../src/profile/validate.js';
-import { perftools } from '../src/profile/proto/profile.js';
+import { parseDebug1, type Debug1Record } from '../src/decode/debug1.js';
+import { GO_DUMP_CAP, parseDebug2, type TextGoroutine } from '../src/decode/debug2.js';
+import { debug1Summarizer, debug2Summarizer } from '../src/summarize/textstacks.js';
+import { groupGoroutines, signatureId, type GoroutineSummary } from '../src/summarize/signature.js';
+import { decodeProfile, decompress } from '../src/decode/gunzip.js';
+import { validateProfile } from '../src/decode/validate.js';
+import { perftools } from '../src/decode/proto/profile.js';
 import { fixture, goVersions, meta } from './helpers/fixtures.js';
 import { startLeaky, type Leaky } from './helpers/leaky.js';
 

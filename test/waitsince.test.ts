@@ -5,9 +5,9 @@
 // so to GoroutinesBlockedTooLong. On the real leaky program (Go 1.26 with
 // GOEXPERIMENT=goroutineleakprofile); the dumps' wall clock is set by the test.
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { parseDebug2 } from '../src/text/debug2.js';
-import { debug2Summarizer } from '../src/goroutine/text.js';
-import { WaitSince } from '../src/goroutine/waitsince.js';
+import { parseDebug2 } from '../src/decode/debug2.js';
+import { debug2Summarizer } from '../src/summarize/textstacks.js';
+import { WaitSince } from '../src/summarize/waitsince.js';
 import { configFor, startExporter, type RunningExporter } from './helpers/exporter.js';
 import { startLeaky, type Leaky } from './helpers/leaky.js';
 import { one, parseMetrics } from './helpers/prom.js';

@@ -2,18 +2,18 @@
 // the diff, the escaping, the shell quoting of copied commands, and the
 // per-signature wait reasons and creators of a debug=2 dump.
 import { describe, expect, it } from 'vitest';
-import { parseDebug2 } from '../src/text/debug2.js';
-import { debug2Summarizer, MAX_CREATORS_PER_SIGNATURE, MAX_REASONS_PER_SIGNATURE } from '../src/goroutine/text.js';
-import type { Signature } from '../src/goroutine/signature.js';
-import type { TargetResult } from '../src/scrape.js';
+import { parseDebug2 } from '../src/decode/debug2.js';
+import { debug2Summarizer, MAX_CREATORS_PER_SIGNATURE, MAX_REASONS_PER_SIGNATURE } from '../src/summarize/textstacks.js';
+import type { Signature } from '../src/summarize/signature.js';
+import type { TargetResult } from '../src/sources/target.js';
 import { configFor } from './helpers/exporter.js';
-import { History, Ring, type HistoryLimits } from '../src/web/history.js';
-import { IDLE_SCRAPE_SECONDS, WebState } from '../src/web/state.js';
-import { diffCounts } from '../src/web/diff.js';
-import { esc, html } from '../src/web/html.js';
-import { sparkline } from '../src/web/svg.js';
-import { commands, shellQuote } from '../src/web/views.js';
-import { rate } from '../src/web/pages.js';
+import { History, Ring, type HistoryLimits } from '../src/ui/history.js';
+import { IDLE_SCRAPE_SECONDS, WebState } from '../src/ui/state.js';
+import { diffCounts } from '../src/ui/diff.js';
+import { esc, html } from '../src/ui/html.js';
+import { sparkline } from '../src/ui/svg.js';
+import { commands, shellQuote } from '../src/ui/views.js';
+import { rate } from '../src/ui/pages.js';
 import { fixture, meta, newestGo } from './helpers/fixtures.js';
 
 const target = configFor([{ name: 't', url: 'http://127.0.0.1:1', top_signatures: 2 }]).targets[0]!;

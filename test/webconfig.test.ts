@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { Agent, request } from 'undici';
 import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BasicAuth, loadWebConfig } from '../src/webconfig.js';
+import { BasicAuth, loadWebConfig } from '../src/config/webconfig.js';
 import { startFixtureTarget, type TestServer } from './helpers/http.js';
 import { fixture, newestGo } from './helpers/fixtures.js';
 import { one, parseMetrics } from './helpers/prom.js';

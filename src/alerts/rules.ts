@@ -2,7 +2,7 @@
 // PRODUCTION windows (npm run gen:alerts); the end-to-end test renders the
 // same rules with test-sized windows; a test fails if the file drifts.
 import { stringify } from 'yaml';
-import { formatDuration, parseDuration } from '../duration.js';
+import { formatDuration, parseDuration } from '../config/duration.js';
 
 export interface RuleParams {
   /** Steady growth: the count must rise in each of `windows` consecutive windows of `window`. */

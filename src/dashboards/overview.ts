@@ -1,5 +1,5 @@
 // "Is any Go service leaking goroutines, where, and is the exporter healthy?"
-import { OTHER } from '../catalog.js';
+import { OTHER } from '../metrics/catalog.js';
 import {
   bargauge, dashboard, exporterUrlVar, queryVar, SCOPE, SCOPE_PARAMS, scopeVars, stackPageLink, table, timeseries, withLocation, type Link,
 } from './builder.js';

@@ -1,5 +1,5 @@
 // "What is this one stack signature doing, and is it a leak?"
-import { OTHER } from '../catalog.js';
+import { OTHER } from '../metrics/catalog.js';
 import { dashboard, exporterUrlVar, queryVar, SCOPE, scopeVars, stackPageLink, stackPageUrl, table, timeseries, withLocation } from './builder.js';
 
 export const SIGNATURE_UID = 'pprof-exporter-signature';

@@ -6,14 +6,17 @@ import { createReadStream, readFileSync } from 'node:fs';
 const root = new URL('../../dist/', import.meta.url);
 const load = (p) => import(new URL(p, root).href);
 const [{ decompress }, { readProfile }, { expectCountProfile }, { groupGoroutines }, { groupHeap },
-  { parseDebug2 }, { debug2Summarizer }, { renderTargets }, { startOver }, { Registry }] = await Promise.all([
-  load('profile/decode.js'), load('profile/fastdecode.js'), load('profile/validate.js'), load('goroutine/signature.js'),
-  load('heap/sites.js'), load('text/debug2.js'), load('goroutine/text.js'), load('metrics.js'), load('profile/namememo.js'),
+  { parseDebug2 }, { debug2Summarizer }, { renderTargets }, { goroutineMemo }, { heapMemo }, { Registry }] = await Promise.all([
+  load('decode/gunzip.js'), load('decode/profile.js'), load('decode/validate.js'), load('summarize/signature.js'),
+  load('summarize/heapsites.js'), load('decode/debug2.js'), load('summarize/textstacks.js'), load('metrics/render.js'), load('summarize/signature.js'), load('summarize/heapsites.js'),
   import('prom-client'),
 ]);
 
+// The bench target's memos, as the exporter keeps one per target.
+let memos = { goroutine: goroutineMemo(), heap: heapMemo() };
+
 /** Forget the memoized meaning of every stack: the cost of a scrape that sees its stacks for the first time. */
-export const forgetStacks = () => startOver();
+export const forgetStacks = () => { memos = { goroutine: goroutineMemo(), heap: heapMemo() }; };
 
 const target = { name: 'bench', url: 'http://127.0.0.1', topSignatures: 100, topHeapFunctions: 100, maxProfileBytes: 2 ** 30, maxDecompressedBytes: 2 ** 31, sources: ['goroutine', 'heap'] };
 const MAX = 2 ** 31;
@@ -39,14 +42,14 @@ export function pipeline(kind, file) {
     return async () => {
       const idx = readProfile(await decompress(body, MAX));
       expectCountProfile(idx, 'goroutine');
-      const data = { ...groupGoroutines(idx), format: 'proto' };
+      const data = { ...groupGoroutines(idx, memos.goroutine), format: 'proto' };
       const text = await render({ goroutine: { source: 'goroutine', durationSeconds: 0, data } });
       return data.signatures.length + text.length * 0;
     };
   }
   if (kind === 'heap') {
     return async () => {
-      const data = groupHeap(readProfile(await decompress(body, MAX)));
+      const data = groupHeap(readProfile(await decompress(body, MAX)), memos.heap);
       await render({ heap: { source: 'heap', durationSeconds: 0, data } });
       return data.sites.length;
     };

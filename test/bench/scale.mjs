@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 const [file, n] = process.argv.slice(2);
 const body = readFileSync(file);
 const root = new URL('../../dist/', import.meta.url);
-const { parseConfig } = await import(new URL('config.js', root).href);
+const { parseConfig } = await import(new URL('config/config.js', root).href);
 const { Exporter } = await import(new URL('exporter.js', root).href);
 const { createLogger } = await import(new URL('log.js', root).href);
 

@@ -1,11 +1,11 @@
 // Run the exporter in-process on 127.0.0.1:0 with its logs captured.
 import type { AddressInfo, Server } from 'node:net';
 import { Writable } from 'node:stream';
-import { parseConfig, type Config } from '../../src/config.js';
+import { parseConfig, type Config } from '../../src/config/config.js';
 import { Exporter } from '../../src/exporter.js';
 import { createLogger } from '../../src/log.js';
 import { createApp } from '../../src/server.js';
-import type { Resolver } from '../../src/allowlist.js';
+import type { Resolver } from '../../src/http/allowlist.js';
 
 export interface RunningExporter {
   url: string;

@@ -2,10 +2,10 @@
 // optimized groupGoroutines/groupHeap replaced (string keys, names per
 // stack, no memo). test/fastpath.test.ts checks both give the same answer.
 import { createHash } from 'node:crypto';
-import type { ProfileIndex } from '../../src/profile/validate.js';
-import { applicationFunction, blockedOn, type BlockedOn } from '../../src/goroutine/classify.js';
-import { dominant, sortSignatures, visibleNames, type Frame, type GoroutineSummary, type Signature } from '../../src/goroutine/signature.js';
-import { allocationSite, type HeapSite, type HeapSummary, type HeapValues } from '../../src/heap/sites.js';
+import type { ProfileIndex } from '../../src/decode/validate.js';
+import { applicationFunction, blockedOn, type BlockedOn } from '../../src/summarize/classify.js';
+import { dominant, sortSignatures, visibleNames, type Frame, type GoroutineSummary, type Signature } from '../../src/summarize/signature.js';
+import { allocationSite, type HeapSite, type HeapSummary, type HeapValues } from '../../src/summarize/heapsites.js';
 
 const signatureId = (names: readonly string[]) => createHash('sha256').update(names.join('\n')).digest('hex').slice(0, 16);
 

@@ -3,9 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ScrapeError } from '../errors.js';
-import { readGzippedProfile } from '../profile/fastdecode.js';
-import { expectCountProfile } from '../profile/validate.js';
-import { groupGoroutines, type Signature } from '../goroutine/signature.js';
+import { distinctOf, type Signature } from '../summarize/signature.js';
+import type { Summarizer } from '../sources/offthread.js';
 
 export const UPLOAD_LIMITS = Object.freeze({
   /** Uploads kept; the least recently used goes first. */
@@ -65,23 +64,27 @@ export class Uploads {
 
   constructor(readonly limits = UPLOAD_LIMITS) {}
 
-  /** Decodes a gzipped goroutine (or goroutineleak) profile.proto and keeps its summary. */
-  async add(body: Buffer, name: string, maxDecompressedBytes: number): Promise<Upload> {
+  /**
+   * Decodes a gzipped goroutine (or goroutineleak) profile.proto off the
+   * event loop, within the shared inflate budget and timeoutMs, and keeps its summary.
+   */
+  async add(body: Buffer, name: string, maxDecompressedBytes: number, summarizer: Summarizer, timeoutMs: number): Promise<Upload> {
     if (body.length === 0) throw new UploadError(400, 'empty upload: no profile bytes received', 'PPROF_NOT_GZIP');
-    let kind: string;
-    let summary: ReturnType<typeof groupGoroutines>;
-    try {
-      const idx = await readGzippedProfile(body, maxDecompressedBytes);
-      kind = idx.sampleTypes[0]?.type === 'goroutineleak' ? 'goroutineleak' : 'goroutine';
-      expectCountProfile(idx, kind);
-      summary = groupGoroutines(idx);
-    } catch (err) {
-      if (err instanceof ScrapeError) throw new UploadError(400, err.message.replace(/\bresponse\b/g, 'file'), err.code);
-      throw err;
-    }
     const cap = this.limits.signaturesPerUpload;
-    let other = 0;
-    for (const s of summary.signatures.slice(cap)) other += s.count;
+    let answer: Awaited<ReturnType<Summarizer['goroutines']>>;
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new Error(`timed out after ${(timeoutMs / 1000).toFixed(3)}s (upload deadline)`)), timeoutMs);
+    try {
+      answer = await summarizer.goroutines({ kind: 'upload', body, maxInflatedBytes: maxDecompressedBytes, keep: cap }, deadline.signal);
+    } catch (err) {
+      if (!(err instanceof ScrapeError)) throw err;
+      const status = err.code === 'PPROF_BUSY' ? 503 : err.code === 'PPROF_TOO_COSTLY' ? 422 : 400;
+      throw new UploadError(status, err.message.replace(/\bresponse\b/g, 'file'), err.code);
+    } finally {
+      clearTimeout(timer);
+    }
+    const { kind, goroutines: summary } = answer;
+    const other = summary.beyond ?? 0;
     const u: Upload = {
       id: randomBytes(8).toString('hex'),
       name: name.slice(0, this.limits.nameChars),
@@ -89,8 +92,8 @@ export class Uploads {
       bytes: body.length,
       kind,
       total: summary.total,
-      distinct: summary.signatures.length,
-      signatures: summary.signatures.slice(0, cap),
+      distinct: distinctOf(summary),
+      signatures: summary.signatures,
       other,
     };
     this.byId.set(u.id, u);

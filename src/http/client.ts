@@ -5,9 +5,9 @@
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { Agent, Dispatcher, ProxyAgent, buildConnector } from 'undici';
-import type { HttpConfig } from './config.js';
+import type { HttpConfig } from '../config/config.js';
 import type { Allowlist, Resolver } from './allowlist.js';
-import { ScrapeError, fileErrorReason } from './errors.js';
+import { ScrapeError, fileErrorReason } from '../errors.js';
 import { hostPort, tunnelConnector } from './tunnel.js';
 
 export interface Guard { allowlist: Allowlist; resolver: Resolver; }

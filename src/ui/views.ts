@@ -1,10 +1,11 @@
 // The data behind every page, as plain JSON-able objects: the API serves
 // them as they are, pages.ts renders them as HTML. Nothing here escapes;
 // everything that came from a target is still raw text.
-import type { BackgroundSampler } from '../background.js';
-import type { Config, TargetConfig } from '../config.js';
-import type { Frame, Signature } from '../goroutine/signature.js';
-import { PATHS } from '../scrape.js';
+import type { Summarizer } from '../sources/offthread.js';
+import type { BackgroundSampler } from '../sources/background.js';
+import type { Config, TargetConfig } from '../config/config.js';
+import type { Frame, Signature } from '../summarize/signature.js';
+import { PATHS } from '../sources/harness.js';
 import { diffCounts, type Change, type Diff, type DiffSide } from './diff.js';
 import type { Point, Snapshot, TargetHistory } from './history.js';
 import { IDLE_SCRAPE_SECONDS, type WebState } from './state.js';
@@ -16,6 +17,8 @@ export interface WebContext {
   readonly config: Config;
   readonly background: BackgroundSampler;
   readonly web: WebState;
+  /** Decodes uploads off the event loop, within the shared inflate budget. */
+  readonly summarizer: Summarizer;
 }
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());

@@ -1,5 +1,6 @@
 // The application's own numeric expvars from /debug/vars, flattened to
 // expvar_<sanitised path>{path="<original path>"} so any of them can be graphed.
+import { labelValue } from '../labelvalue.js';
 
 /** metric = 'expvar_' + sanitised path; path = original dotted path, e.g. "http.requests.GET". */
 export interface ExpvarNumber { metric: string; path: string; value: number; }
@@ -37,8 +38,9 @@ export function flattenExpvar(vars: unknown, cap: number): { numbers: ExpvarNumb
     .reverse();
   const seen = new WeakSet<object>(); // JSON has no cycles, but an arbitrary object may
   while (stack.length > 0) {
-    const { path, depth, value } = stack.pop()!;
+    const { path: fullPath, depth, value } = stack.pop()!;
     if (typeof value === 'number' && Number.isFinite(value)) {
+      const path = labelValue(fullPath);
       if (depth > MAX_EXPVAR_DEPTH) dropped++;
       // {"a.b": 1, "a": {"b": 2}} gives two "a.b": one series only, the other is dropped.
       else if (found.has(path)) dropped++;
@@ -51,7 +53,7 @@ export function flattenExpvar(vars: unknown, cap: number): { numbers: ExpvarNumb
       for (let i = entries.length - 1; i >= 0; i--) {
         const [k, v] = entries[i]!;
         // Past the limit numbers are only counted: skip building long paths.
-        stack.push({ path: depth < MAX_EXPVAR_DEPTH ? `${path}.${k}` : '', depth: depth + 1, value: v });
+        stack.push({ path: depth < MAX_EXPVAR_DEPTH ? `${fullPath}.${k}` : '', depth: depth + 1, value: v });
       }
     }
   }

@@ -1,10 +1,11 @@
 // Text dumps (`?debug=2`, `?debug=1`) as the same GoroutineSummary that
 // groupGoroutines makes of a proto profile: one frame filter (visibleNames)
 // for all three, so a stack gets the same signature id from any source.
-import type { Debug1Record } from '../text/debug1.js';
-import type { TextFrame, TextGoroutine } from '../text/debug2.js';
+import type { Debug1Record } from '../decode/debug1.js';
+import type { TextFrame, TextGoroutine } from '../decode/debug2.js';
 import { applicationFunction, blockedOn, type BlockedOn } from './classify.js';
 import { dominant, signatureId, sortSignatures, visibleNames, type GoroutineSummary, type Signature } from './signature.js';
+import { labelValue } from '../labelvalue.js';
 import type { DumpWaits } from './waitsince.js';
 
 export interface WaitInfo {
@@ -69,9 +70,10 @@ function byWaitReason(reason: string, namesBlockedOn: BlockedOn): BlockedOn {
 }
 
 // What a frame sequence's names mean, memoized by the names: the same few
-// stacks repeat across a dump's goroutines and across dumps. Keyed by a hash
-// of a few characters per name (interning every name cost more than the rest
-// of the parse), checked by comparing the names.
+// stacks repeat across a dump's goroutines. Keyed by a hash of a few
+// characters per name (interning every name cost more than the rest of the
+// parse), checked by comparing the names. One memo per dump: nothing one
+// target sends outlives its dump.
 interface Meaning {
   names: string[];
   id: string;
@@ -79,9 +81,6 @@ interface Meaning {
   blocked: BlockedOn; // blockedOn() of the names
   visible: Uint32Array; // positions of the visible frames
 }
-const MAX_MEANINGS = 1 << 14;
-let meanings = new Map<number, Meaning[]>();
-let meaningCount = 0;
 
 function namesHash(frames: readonly TextFrame[]): number {
   let h = 0x811c9dc5 ^ frames.length;
@@ -92,27 +91,42 @@ function namesHash(frames: readonly TextFrame[]): number {
   return h;
 }
 
-function meaningFor(frames: readonly TextFrame[]): Meaning {
-  const h = namesHash(frames);
-  const bucket = meanings.get(h);
-  if (bucket) {
-    next: for (const m of bucket) {
-      if (m.names.length !== frames.length) continue;
-      for (let i = 0; i < frames.length; i++) if (m.names[i] !== frames[i]!.function) continue next;
-      return m;
+class Meanings {
+  private readonly byHash = new Map<number, Meaning[]>();
+  // What is kept (memo, top stacks) holds one copy of each name and file: a
+  // parser's strings are slices of its line strings, which V8 keeps whole
+  // (arguments and all) while a slice lives, and 10k stacks repeat few names.
+  private readonly interned = new Map<string, string>();
+
+  own(s: string): string {
+    let c = this.interned.get(s);
+    if (c === undefined) {
+      c = (s + ' ').slice(0, -1);
+      this.interned.set(c, c);
     }
+    return c;
   }
-  if (meaningCount >= MAX_MEANINGS) { meanings = new Map(); meaningCount = 0; }
-  const names = frames.map((f) => own(f.function));
-  const visible = visibleNames(names.map((function_, at) => ({ function: function_, at })));
-  const m: Meaning = {
-    names, id: signatureId(visible.map((f) => f.function)), function: applicationFunction(names), blocked: blockedOn(names),
-    visible: Uint32Array.from(visible, (f) => f.at),
-  };
-  if (bucket && meanings.get(h) === bucket) bucket.push(m);
-  else meanings.set(h, [m]);
-  meaningCount++;
-  return m;
+
+  of(frames: readonly TextFrame[]): Meaning {
+    const h = namesHash(frames);
+    const bucket = this.byHash.get(h);
+    if (bucket) {
+      next: for (const m of bucket) {
+        if (m.names.length !== frames.length) continue;
+        for (let i = 0; i < frames.length; i++) if (m.names[i] !== frames[i]!.function) continue next;
+        return m;
+      }
+    }
+    const names = frames.map((f) => this.own(f.function));
+    const visible = visibleNames(names.map((function_, at) => ({ function: function_, at })));
+    const m: Meaning = {
+      names, id: signatureId(visible.map((f) => f.function)), function: labelValue(applicationFunction(names)), blocked: blockedOn(names),
+      visible: Uint32Array.from(visible, (f) => f.at),
+    };
+    if (bucket) bucket.push(m);
+    else this.byHash.set(h, [m]);
+    return m;
+  }
 }
 
 interface Stack { count: number; frames: TextFrame[]; hash: number; next: Stack | undefined; }
@@ -138,12 +152,14 @@ function sameLines(a: readonly TextFrame[], b: readonly TextFrame[]): boolean {
 }
 
 function accumulator() {
+  const meanings = new Meanings();
+  const own = (x: string) => meanings.own(x);
   const bySignature = new Map<string, Acc>();
   let total = 0;
   return {
     /** `frames` with their names; returns the signature id. */
     add(frames: readonly TextFrame[], count: number, blocked: (namesBlockedOn: BlockedOn) => BlockedOn): string {
-      const m = meaningFor(frames);
+      const m = meanings.of(frames);
       let acc = bySignature.get(m.id);
       if (!acc) {
         acc = { id: m.id, count: 0, function: m.function, blocked: blocked(m.blocked), blockedCounts: undefined, order: [], stacks: undefined };
@@ -160,7 +176,7 @@ function accumulator() {
       if (stack) {
         stack.count += count;
       } else {
-        const kept = Array.from(m.visible, (i) => ({ ...frames[i]!, function: m.names[i]!, file: own(frames[i]!.file) }));
+        const kept = Array.from(m.visible, (i) => ({ ...frames[i]!, function: labelValue(m.names[i]!), file: labelValue(own(frames[i]!.file)) }));
         stack = { count, frames: kept, hash: sh, next: acc.stacks?.get(sh) };
         acc.order.push(stack);
         if (acc.stacks) acc.stacks.set(sh, stack);
@@ -188,20 +204,6 @@ function accumulator() {
       return { total, signatures: sortSignatures(signatures) };
     },
   };
-}
-
-// What is kept (memo, top stacks) holds one copy of each name and file: a
-// parser's strings are slices of its line strings, which V8 keeps whole
-// (arguments and all) while a slice lives, and 10k stacks repeat few names.
-let interned = new Map<string, string>();
-function own(s: string): string {
-  let c = interned.get(s);
-  if (c === undefined) {
-    if (interned.size >= 1 << 16) interned = new Map();
-    c = (s + ' ').slice(0, -1);
-    interned.set(c, c);
-  }
-  return c;
 }
 
 const pick = (frames: readonly TextFrame[], at: Uint32Array): TextFrame[] => Array.from(at, (i) => frames[i]!);
@@ -232,9 +234,9 @@ export function debug2Summarizer(waits?: DumpWaits): { add(g: TextGoroutine): vo
       sw.reasons.set(r, (sw.reasons.get(r) ?? 0) + 1);
       const c = g.createdBy;
       if (c) {
-        const same = sw.creators.find((x) => x.function === c.function && x.file === c.file && x.line === c.line);
+        const same = sw.creators.find((x) => x.function === labelValue(c.function) && x.file === labelValue(c.file) && x.line === c.line);
         if (same) same.count++;
-        else if (sw.creators.length < MAX_CREATORS_PER_SIGNATURE) sw.creators.push({ function: c.function, file: c.file, line: c.line, count: 1 });
+        else if (sw.creators.length < MAX_CREATORS_PER_SIGNATURE) sw.creators.push({ function: labelValue(c.function), file: labelValue(c.file), line: c.line, count: 1 });
       }
     },
     result: () => {

@@ -13,16 +13,16 @@
 // is not to ask: a fetch that took longer than costly_fetch_backoff_after
 // doubles the next wait (up to MAX_BACKOFF), and one target never serves two
 // costly fetches at once, whatever names (static, probed, modules) it has.
-import type { HttpClient } from './client.js';
-import type { TargetConfig } from './config.js';
-import type { Logger } from './log.js';
-import { expectCountProfile } from './profile/validate.js';
-import { groupGoroutines, type GoroutineSummary } from './goroutine/signature.js';
-import type { BlockedOn } from './goroutine/classify.js';
-import { debug2Summarizer, type WaitInfo } from './goroutine/text.js';
-import { WaitSince } from './goroutine/waitsince.js';
-import { parseDebug2 } from './text/debug2.js';
-import { PATHS, profile, runSource, type SourceResult } from './scrape.js';
+import type { HttpClient } from '../http/client.js';
+import type { TargetConfig } from '../config/config.js';
+import type { Logger } from '../log.js';
+import { expectCountProfile } from '../decode/validate.js';
+import { groupGoroutines, type GoroutineSummary } from '../summarize/signature.js';
+import type { BlockedOn } from '../summarize/classify.js';
+import { debug2Summarizer, type WaitInfo } from '../summarize/textstacks.js';
+import { WaitSince } from '../summarize/waitsince.js';
+import { parseDebug2 } from '../decode/debug2.js';
+import { PATHS, profile, runSource, type SourceResult } from './harness.js';
 
 /** Go cuts the debug=2 dump at 64 MiB; leave room for that, whatever max_profile_bytes says. */
 const DEBUG2_MAX_BYTES = 65 * 2 ** 20;

@@ -3,6 +3,8 @@
 // prometheus/client_golang's Go collector exports, same names, types and
 // meanings, so existing Go dashboards work with `target` as the only extra label.
 
+import { inconsistent } from './validate.js';
+
 /** Go's runtime.MemStats as decoded from JSON or the debug=1 trailer (field names as in Go). */
 export type MemStats = Record<string, number | number[]>;
 
@@ -84,6 +86,21 @@ const PAIRS: Record<string, [string, string]> = {
   MSpan: ['MSpanInuse', 'MSpanSys'],
   MCache: ['MCacheInuse', 'MCacheSys'],
 };
+
+/**
+ * Counters (and the GC summary's count, sum and pauses) must not be negative:
+ * a counter that moves backwards is not data. Gauges may be anything finite.
+ */
+export function checkMemStats(ms: MemStats, source: string): MemStats {
+  const counters = [...DEFS.filter((d) => d.type === 'counter').map((d) => d.field), 'NumGC', 'PauseTotalNs'];
+  for (const f of counters) {
+    const v = ms[f];
+    if (typeof v === 'number' && !(v >= 0)) inconsistent(`${source}: MemStats ${f} is ${v}; a counter cannot be negative`);
+  }
+  const ring = ms.PauseNs;
+  if (Array.isArray(ring) && ring.some((v) => !(v >= 0))) inconsistent(`${source}: MemStats PauseNs holds a negative pause`);
+  return ms;
+}
 
 function checkRequired(ms: MemStats, source: string): MemStats {
   for (const f of REQUIRED) {

@@ -1,15 +1,33 @@
 // Group a heap profile by allocation site: the function that allocated,
 // with in-use and cumulative bytes and objects per function.
 import { ScrapeError } from '../errors.js';
-import type { ProfileIndex } from '../profile/validate.js';
-import { applicationFunction } from '../goroutine/classify.js';
-import { nameOf, NameSequenceMemo, StackNames } from '../profile/namememo.js';
+import { inconsistent, type ProfileIndex } from '../decode/validate.js';
+import { applicationFunction } from './classify.js';
+import { StackMemo, StackNames } from './stackmemo.js';
+import { labelValue } from '../labelvalue.js';
 
 export interface HeapValues { inuseBytes: number; inuseObjects: number; allocBytes: number; allocObjects: number; }
 export interface HeapSite extends HeapValues { function: string; }
 export interface HeapSummary {
   totals: HeapValues;
   sites: HeapSite[]; // by inuseBytes desc, then allocBytes desc, then name
+  /** Set by keepTopSites: distinct sites before the list was cut. */
+  distinct?: number;
+  /** Set by keepTopSites: the sites beyond the list, summed. */
+  beyond?: HeapValues;
+}
+
+/** The n largest sites, the rest summed in `beyond`. */
+export function keepTopSites(s: HeapSummary, n: number): HeapSummary {
+  if (s.sites.length <= n) return s;
+  const beyond: HeapValues = { inuseBytes: 0, inuseObjects: 0, allocBytes: 0, allocObjects: 0, ...s.beyond };
+  for (const x of s.sites.slice(n)) {
+    beyond.inuseBytes += x.inuseBytes;
+    beyond.inuseObjects += x.inuseObjects;
+    beyond.allocBytes += x.allocBytes;
+    beyond.allocObjects += x.allocObjects;
+  }
+  return { totals: s.totals, sites: s.sites.slice(0, n), distinct: s.distinct ?? s.sites.length, beyond };
 }
 
 const TYPES = { allocObjects: 'alloc_objects', allocBytes: 'alloc_space', inuseObjects: 'inuse_objects', inuseBytes: 'inuse_space' } as const;
@@ -37,6 +55,22 @@ export function allocationSite(names: readonly string[]): string {
   return names.find((n) => !MALLOC_FRAME.test(n)) ?? fn;
 }
 
+// Heap values are counts and byte sizes: never negative; their sums must be
+// exact doubles, or the counters rendered from them could move backwards.
+function checkHeapValues(idx: ProfileIndex, totals: HeapValues): void {
+  const { values } = idx;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!(v >= 0 && v <= Number.MAX_SAFE_INTEGER)) {
+      const type = idx.sampleTypes[i % idx.sampleTypes.length]!.type;
+      inconsistent(`heap sample ${Math.floor(i / idx.sampleTypes.length)} has ${type} ${v}`);
+    }
+  }
+  for (const [k, v] of Object.entries(totals)) {
+    if (!(v <= Number.MAX_SAFE_INTEGER)) inconsistent(`heap ${TYPES[k as keyof HeapValues]} adds up to ${v}, past 2^53`);
+  }
+}
+
 function valueIndexes(idx: ProfileIndex): Record<keyof HeapValues, number> {
   const names = idx.sampleTypes.map((t) => t.type);
   const out = {} as Record<keyof HeapValues, number>;
@@ -51,17 +85,20 @@ function valueIndexes(idx: ProfileIndex): Record<keyof HeapValues, number> {
   return out;
 }
 
-// Allocation site per name sequence, across scrapes (namememo.ts).
-const sites = new NameSequenceMemo<string>(1 << 15);
+/** One target's memo of its stacks' allocation sites (namememo.ts). */
+export type HeapMemo = StackMemo<string>;
+export const heapMemo = (): HeapMemo => new StackMemo<string>(() => undefined);
 
-export function groupHeap(idx: ProfileIndex): HeapSummary {
+/** The profile by allocation site; `memo` is the target's (a fresh one: nothing carried over). */
+export function groupHeap(idx: ProfileIndex, memo: HeapMemo = heapMemo()): HeapSummary {
   const at = valueIndexes(idx);
   const [ib, io, ab, ao] = [at.inuseBytes, at.inuseObjects, at.allocBytes, at.allocObjects];
   const stride = idx.sampleTypes.length;
   const { stackStart, stacks, values } = idx;
   const totals: HeapValues = { inuseBytes: 0, inuseObjects: 0, allocBytes: 0, allocObjects: 0 };
   const byFunction = new Map<string, HeapSite>();
-  const names = new StackNames(idx.locations);
+  const { table, memo: sites } = memo.begin();
+  const names = new StackNames(idx.locations, table);
   for (let i = 0; i < idx.sampleCount; i++) {
     const from = stackStart[i]!;
     const to = stackStart[i + 1]!;
@@ -69,7 +106,7 @@ export function groupHeap(idx: ProfileIndex): HeapSummary {
     let fn = sites.get(h, names, stacks, from, to);
     if (fn === undefined) {
       const keys = names.keys(stacks, from, to);
-      fn = allocationSite(Array.from(keys, nameOf));
+      fn = labelValue(allocationSite(Array.from(keys, (k) => table.name(k))));
       sites.set(h, keys, fn);
     }
     let site = byFunction.get(fn);
@@ -87,6 +124,8 @@ export function groupHeap(idx: ProfileIndex): HeapSummary {
     totals.allocBytes += values[v + ab]!;
     totals.allocObjects += values[v + ao]!;
   }
+  memo.done();
+  checkHeapValues(idx, totals);
   const sorted = [...byFunction.values()].sort((a, b) =>
     b.inuseBytes - a.inuseBytes || b.allocBytes - a.allocBytes || (a.function < b.function ? -1 : 1));
   return { totals, sites: sorted };

@@ -1,33 +1,41 @@
 // What a stack's function names mean (signature id, function, blocked_on,
 // allocation site) depends on the names alone, and a target shows the same
-// stacks scrape after scrape: so those answers are memoized process-wide by
-// the stack's name sequence. Names become small integers (interned once), a
-// stack a hash of those, checked against the stored sequence on a hit.
-// Bounded: past the cap a memo starts over, and so do all of them when the
-// name table does.
+// stacks scrape after scrape: so those answers are memoized per target, by
+// the stack's name sequence. Names become small integers (interned in the
+// target's own table), a stack a hash of those, checked against the stored
+// sequence on a hit, so a hash collision never lends a stack another's answer.
+//
+// A StackMemo belongs to one target and is used by one profile at a time. It
+// grows freely while a profile is read (the profile is bounded by
+// max_decompressed_bytes) and starts over only after a profile that left it
+// over its cap: a table is never emptied under a profile that still holds
+// its keys.
 
-const MAX_NAMES = 1 << 16;
-const names: string[] = [];
-const keyOf = new Map<string, number>();
-let generation = 0;
+/** Names and memo entries a target's memo keeps from one profile to the next. */
+export const MEMO_LIMITS = Object.freeze({ names: 1 << 16, entries: 1 << 15 });
 
-/** A process-wide number for a function name. */
-export function nameKey(name: string): number {
-  let k = keyOf.get(name);
-  if (k === undefined) {
-    if (names.length >= MAX_NAMES) { names.length = 0; keyOf.clear(); generation++; }
-    k = names.length;
-    names.push(name);
-    keyOf.set(name, k);
+/** Function names as small integers, for one memo. */
+export class NameTable {
+  private readonly names: string[] = [];
+  private readonly keyOf = new Map<string, number>();
+
+  key(name: string): number {
+    let k = this.keyOf.get(name);
+    if (k === undefined) {
+      k = this.names.length;
+      this.names.push(name);
+      this.keyOf.set(name, k);
+    }
+    return k;
   }
-  return k;
-}
 
-export const nameOf = (key: number): string => names[key]!;
+  name(key: number): string {
+    return this.names[key]!;
+  }
 
-/** Empties every memo (lazily, on its next use). */
-export function startOver(): void {
-  generation++;
+  get size(): number {
+    return this.names.length;
+  }
 }
 
 /** Hash of keys[start..end): FNV-style multiply-xor, mixed at the end. */
@@ -53,7 +61,7 @@ export class StackNames {
   private readonly flat: Uint32Array;
   private readonly locationHash: Uint32Array;
 
-  constructor(locations: readonly { frames: readonly { fn: { name: string } }[] }[]) {
+  constructor(locations: readonly { frames: readonly { fn: { name: string } }[] }[], readonly table: NameTable) {
     this.start = new Uint32Array(locations.length + 1);
     let n = 0;
     for (let l = 0; l < locations.length; l++) { n += locations[l]!.frames.length; this.start[l + 1] = n; }
@@ -61,7 +69,7 @@ export class StackNames {
     this.locationHash = new Uint32Array(locations.length);
     n = 0;
     for (let l = 0; l < locations.length; l++) {
-      for (const f of locations[l]!.frames) this.flat[n++] = nameKey(f.fn.name);
+      for (const f of locations[l]!.frames) this.flat[n++] = table.key(f.fn.name);
       this.locationHash[l] = hashKeys(this.flat, this.start[l]!, n);
     }
   }
@@ -102,16 +110,13 @@ export class StackNames {
   }
 }
 
+/** Name sequence → value, inside one StackMemo. */
 export class NameSequenceMemo<V> {
   private byHash = new Map<number, Entry<V>>();
-  private size = 0;
-  private generation = generation;
-
-  constructor(private readonly maxEntries: number) {}
+  size = 0;
 
   /** The value stored for the names of stack[from..to), whose names.hash() is hash. */
   get(hash: number, names: StackNames, stack: Uint32Array, from: number, to: number): V | undefined {
-    if (this.generation !== generation) this.clear();
     for (let e = this.byHash.get(hash); e; e = e.next) {
       if (names.matches(e.keys, stack, from, to)) return e.value;
     }
@@ -120,14 +125,36 @@ export class NameSequenceMemo<V> {
 
   /** Call after a get() that missed, with its hash. */
   set(hash: number, keys: Uint32Array, value: V): void {
-    if (this.size >= this.maxEntries) this.clear();
     this.byHash.set(hash, { keys, value, next: this.byHash.get(hash) });
     this.size++;
   }
+}
 
-  private clear(): void {
-    this.byHash = new Map();
-    this.size = 0;
-    this.generation = generation;
+/**
+ * One target's memo: its name table and the memos keyed by it. `begin()`
+ * before each profile; `T` is what the user keeps per name sequence, and
+ * `extra` per-memo state that must be forgotten with it.
+ */
+export class StackMemo<T, X = undefined> {
+  private state!: { table: NameTable; memo: NameSequenceMemo<T>; extra: X };
+
+  constructor(private readonly makeExtra: () => X, private readonly limits = MEMO_LIMITS) {
+    this.reset();
+  }
+
+  /** The table and memo for the next profile; starts over first if the last one left them over the cap. */
+  begin(): { table: NameTable; memo: NameSequenceMemo<T>; extra: X } {
+    this.done();
+    return this.state;
+  }
+
+  /** After a profile: a memo it left over the cap is let go now rather than held until the next one. */
+  done(): void {
+    const s = this.state;
+    if (s.table.size > this.limits.names || s.memo.size > this.limits.entries) this.reset();
+  }
+
+  private reset(): void {
+    this.state = { table: new NameTable(), memo: new NameSequenceMemo<T>(), extra: this.makeExtra() };
   }
 }

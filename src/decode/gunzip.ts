@@ -3,7 +3,7 @@
 import { gunzip, gunzipSync } from 'node:zlib';
 import { promisify } from 'node:util';
 import { perftools } from './proto/profile.js';
-import { ScrapeError } from '../errors.js';
+import { preview, ScrapeError } from '../errors.js';
 
 export type Profile = perftools.profiles.Profile;
 
@@ -20,13 +20,6 @@ const tooLarge = (e: NodeJS.ErrnoException) => e.code === 'ERR_BUFFER_TOO_LARGE'
 
 export function isGzip(body: Uint8Array): boolean {
   return body.length >= 2 && body[0] === 0x1f && body[1] === 0x8b;
-}
-
-// A short printable preview of a body that is not what we expected.
-export function preview(body: Uint8Array, max = 60): string {
-  const text = Buffer.from(body.subarray(0, max)).toString('utf8');
-  const clean = text.replace(/[^\x20-\x7e]+/g, ' ').trim();
-  return JSON.stringify(clean + (body.length > max ? '…' : ''));
 }
 
 export async function decompress(body: Uint8Array, maxBytes: number): Promise<Buffer> {

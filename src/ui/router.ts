@@ -139,7 +139,8 @@ export function webRouter(ctx: WebContext, o: PageOptions): Router {
   r.post('/api/v1/profiles', async (req, res) => {
     try {
       const body = await readBody(req, ctx.config.global.maxProfileBytes);
-      const u = await ctx.web.uploads.add(body, query(req, 'name') ?? '', ctx.config.global.maxDecompressedBytes);
+      const u = await ctx.web.uploads.add(body, query(req, 'name') ?? '', ctx.config.global.maxDecompressedBytes,
+        ctx.summarizer, ctx.config.global.scrapeTimeoutSeconds * 1000);
       sendJson(res, { ...uploadView(u), url: `/api/v1/profiles/${u.id}` }, 201);
     } catch (err) {
       if (!(err instanceof UploadError)) throw err;

@@ -2,8 +2,7 @@
 // on the wire, redirects only when allowed, and errors that say what the target did.
 import { request, type Dispatcher } from 'undici';
 import { TargetDenied } from './allowlist.js';
-import { ScrapeError } from './errors.js';
-import { preview } from './profile/decode.js';
+import { preview, ScrapeError } from '../errors.js';
 
 const MAX_REDIRECTS = 10;
 

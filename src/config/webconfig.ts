@@ -7,9 +7,9 @@ import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import { parse } from 'yaml';
 import * as z from 'zod';
 import bcrypt from 'bcryptjs';
-import { fileErrorReason } from './errors.js';
-import { RecentSet, WorkLimiter } from './authlimit.js';
-import type { Logger } from './log.js';
+import { fileErrorReason } from '../errors.js';
+import { RecentSet, WorkLimiter } from '../authlimit.js';
+import type { Logger } from '../log.js';
 
 const BCRYPT = /^\$2[aby]\$(\d{2})\$[./A-Za-z0-9]{53}$/;
 const CLIENT_AUTH = ['NoClientCert', 'VerifyClientCertIfGiven', 'RequireAndVerifyClientCert'] as const;

@@ -3,8 +3,8 @@ import { type Document, isMap, isNode, isScalar, LineCounter, parseDocument, vis
 import * as z from 'zod';
 import { formatByteSize, parseByteSize } from './bytesize.js';
 import { formatDuration, parseDuration } from './duration.js';
-import { DEFAULT_ALLOWED_TARGETS, parseAllowEntry } from './allowlist.js';
-import { fileErrorReason } from './errors.js';
+import { DEFAULT_ALLOWED_TARGETS, parseAllowEntry } from '../http/allowlist.js';
+import { fileErrorReason } from '../errors.js';
 
 /** What can be scraped from a target. */
 export const SOURCES = ['goroutine', 'heap', 'expvar', 'goroutine_debug2', 'goroutineleak'] as const;

@@ -1,6 +1,6 @@
 // The on-call pages, rendered on the server from the same views as the JSON
 // API. Every value goes through the `html` tag (html.ts), which escapes it.
-import { formatByteSize } from '../bytesize.js';
+import { formatByteSize } from '../config/bytesize.js';
 import { VERSION } from '../version.js';
 import { html, type Html } from './html.js';
 import { chart, sparkline } from './svg.js';

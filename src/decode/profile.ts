@@ -9,7 +9,7 @@
 // decodes the same bytes. So a profile it accepts yields exactly the
 // reference's index, and a broken one the reference's error message.
 import $protobuf from './proto/runtime.js';
-import { decodeProfile, decompress } from './decode.js';
+import { decodeProfile, decompress } from './gunzip.js';
 import { validateProfile, type IndexedFunction, type IndexedLocation, type ProfileIndex } from './validate.js';
 
 const GIVE_UP = new Error('fast profile decoder: not handled here'); // never escapes readProfile

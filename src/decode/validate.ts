@@ -3,7 +3,7 @@
 // grouping reads. fastdecode.ts does the same in one pass over the bytes and
 // falls back to this on anything it does not accept.
 import { ScrapeError } from '../errors.js';
-import type { Profile } from './decode.js';
+import type { Profile } from './gunzip.js';
 
 export interface IndexedFunction { name: string; file: string; }
 export interface IndexedLocation {
@@ -95,6 +95,11 @@ export function validateProfile(p: Profile): ProfileIndex {
   return { sampleTypes, sampleCount: p.sample.length, values, stackStart, stacks: Uint32Array.from(stacks), locations };
 }
 
+/** A value that cannot be (a negative counter, a sum past 2^53): the source fails, nothing is rendered. */
+export function inconsistent(message: string): never {
+  throw new ScrapeError('validating', 'PPROF_INCONSISTENT', `inconsistent values: ${message}`);
+}
+
 // A goroutine-style count profile: one sample type "<kind>/count", counts >= 0.
 export function expectCountProfile(idx: ProfileIndex, kind: string): void {
   const t = idx.sampleTypes;
@@ -102,8 +107,11 @@ export function expectCountProfile(idx: ProfileIndex, kind: string): void {
     const got = t.map((x) => `${x.type}/${x.unit}`).join(', ') || 'none';
     invalid(`expected a ${kind} profile (sample type ${kind}/count), got sample types: ${got}`);
   }
+  let total = 0;
   for (let i = 0; i < idx.sampleCount; i++) {
     const v = idx.values[i]!;
     if (!(v >= 0)) invalid(`sample ${i} has a negative ${kind} count ${v}`);
+    total += v;
   }
+  if (!(total <= Number.MAX_SAFE_INTEGER)) inconsistent(`the ${kind} counts add up to ${total}, past 2^53`);
 }

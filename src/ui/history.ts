@@ -3,9 +3,9 @@
 // sparklines), each signature's stack once, and periodic snapshots of all
 // counts (the "now vs N minutes ago" diff). Every scrape of the targets,
 // from /metrics or the idle refresh, is recorded here.
-import type { Frame } from '../goroutine/signature.js';
-import type { BlockedOn } from '../goroutine/classify.js';
-import { sourceResults, type TargetResult } from '../scrape.js';
+import { distinctOf, keepTop, type Frame } from '../summarize/signature.js';
+import type { BlockedOn } from '../summarize/classify.js';
+import { sourceResults, type TargetResult } from '../sources/target.js';
 
 export interface HistoryLimits {
   /** Counts kept per signature (the sparkline): the last N scrapes. */
@@ -134,13 +134,14 @@ export class TargetHistory {
       success: errors.length === 0,
       durationSeconds: Math.max(0, ...results.map((s) => s.durationSeconds)),
       errors,
-      ...(g && { goroutines: g.total, signatures: g.signatures.length, format: g.format }),
+      ...(g && { goroutines: g.total, signatures: distinctOf(g), format: g.format }),
     };
     if (!g) return; // a failed scrape leaves a gap, not a zero
 
     const L = this.limits;
     const cap = Math.max(L.signaturesPerTarget, r.target.topSignatures);
-    const kept = g.signatures.slice(0, cap); // sorted by count
+    const top = keepTop(g, cap);
+    const kept = top.signatures; // sorted by count
     const all = new Map(g.signatures.map((s) => [s.id, s.count]));
     for (const s of kept) {
       const meta = this.stacks.get(s.id);
@@ -169,10 +170,9 @@ export class TargetHistory {
         .sort((a, b) => (all.get(a) ?? 0) - (all.get(b) ?? 0) || this.stacks.get(a)!.lastSeenMs - this.stacks.get(b)!.lastSeenMs);
       for (const id of extra.slice(0, this.rings.size - cap)) this.rings.delete(id);
     }
-    this.dropped = g.signatures.filter((s) => !this.rings.has(s.id)).length;
+    this.dropped = g.signatures.filter((s) => !this.rings.has(s.id)).length + distinctOf(g) - g.signatures.length;
 
-    let other = 0;
-    for (const s of g.signatures.slice(cap)) other += s.count;
+    const other = top.beyond ?? 0;
     this.latest = { atMs: nowMs, total: g.total, counts: new Map(kept.map((s) => [s.id, s.count])), other };
     const prev = this.snapshots.at(-1);
     if (!prev || nowMs - prev.atMs >= L.snapshotEverySeconds * 1000) {

@@ -6,9 +6,10 @@
 // the SHA-256 of those names joined by "\n": stable across scrapes, exporter
 // and target restarts, and rebuilds that keep the functions.
 import crypto from 'node:crypto';
-import type { ProfileIndex } from '../profile/validate.js';
-import { hashKeys, nameOf, NameSequenceMemo, StackNames, startOver } from '../profile/namememo.js';
+import type { ProfileIndex } from '../decode/validate.js';
+import { hashKeys, StackMemo, StackNames, type NameTable } from './stackmemo.js';
 import { applicationFunction, blockedOn, type BlockedOn } from './classify.js';
+import { labelValue } from '../labelvalue.js';
 
 export interface Frame { function: string; file: string; line: number; }
 
@@ -24,6 +25,24 @@ export interface Signature {
 export interface GoroutineSummary {
   total: number;
   signatures: Signature[]; // sorted by count desc, then id
+  /** Set by keepTop: distinct signatures in the profile, before the list was cut. */
+  distinct?: number;
+  /** Set by keepTop: goroutines of the signatures beyond the list. */
+  beyond?: number;
+}
+
+/** Distinct signatures, whether or not the list was cut. */
+export const distinctOf = (s: GoroutineSummary): number => s.distinct ?? s.signatures.length;
+
+/**
+ * The n largest signatures; the goroutines of the rest are summed in `beyond`,
+ * so nothing is lost and the sum of counts plus beyond is still total.
+ */
+export function keepTop(s: GoroutineSummary, n: number): GoroutineSummary {
+  if (s.signatures.length <= n) return s;
+  let beyond = s.beyond ?? 0;
+  for (let i = n; i < s.signatures.length; i++) beyond += s.signatures[i]!.count;
+  return { total: s.total, signatures: s.signatures.slice(0, n), distinct: distinctOf(s), beyond };
 }
 
 /** Frames Go's traceback hides at the default GOTRACEBACK level (runtime.showfuncinfo). */
@@ -78,7 +97,7 @@ interface Meaning {
 
 // One per signature id, shared by the name sequences that have that id, so
 // grouping needs no map by id: it holds the totals of the current call
-// (`epoch`). groupGoroutines runs synchronously, so calls never interleave.
+// (`epoch`). A memo serves one profile at a time, so calls never interleave.
 interface Slot {
   readonly id: string;
   /** id as two numbers, for sorting without comparing strings. */
@@ -95,40 +114,41 @@ interface Slot {
   topVisible: Uint32Array; // its visible frames' positions (hidden frames may differ)
 }
 
-const MAX_SIGNATURES = 1 << 15;
-const meanings = new NameSequenceMemo<Meaning>(MAX_SIGNATURES);
-const slots = new Map<string, Slot>();
-let epoch = 0;
+interface Slots { byId: Map<string, Slot>; epoch: number; }
 
-function slotOf(id: string): Slot {
-  let slot = slots.get(id);
+/** One target's memo of what its goroutine stacks mean (goroutine and goroutineleak profiles). */
+export type GoroutineMemo = StackMemo<Meaning, Slots>;
+export const goroutineMemo = (): GoroutineMemo => new StackMemo<Meaning, Slots>(() => ({ byId: new Map(), epoch: 0 }));
+
+function slotOf(slots: Slots, id: string): Slot {
+  let slot = slots.byId.get(id);
   if (!slot) {
-    if (slots.size >= MAX_SIGNATURES) { slots.clear(); startOver(); } // meanings must not keep old slots
     slot = {
       id, hi: parseInt(id.slice(0, 8), 16), lo: parseInt(id.slice(8, 16), 16), epoch: -1, function: '', count: 0,
       blocked: 'other', blockedCounts: undefined, top: 0, topCount: 0, topVisible: new Uint32Array(0),
     };
-    slots.set(id, slot);
+    slots.byId.set(id, slot);
   }
   return slot;
 }
 
-function meaningOf(keys: Uint32Array): Meaning {
+function meaningOf(keys: Uint32Array, table: NameTable, slots: Slots): Meaning {
   const all: { function: string; at: number }[] = [];
   const names: string[] = [];
   for (let i = 0; i < keys.length; i++) {
-    const name = nameOf(keys[i]!);
+    const name = table.name(keys[i]!);
     all.push({ function: name, at: i });
     names.push(name);
   }
   const visible = visibleNames(all);
   return {
-    slot: slotOf(signatureId(visible.map((f) => f.function))),
-    function: applicationFunction(names), blocked: blockedOn(names), visible: Uint32Array.from(visible, (f) => f.at),
+    slot: slotOf(slots, signatureId(visible.map((f) => f.function))),
+    function: labelValue(applicationFunction(names)), blocked: blockedOn(names), visible: Uint32Array.from(visible, (f) => f.at),
   };
 }
 
-export function groupGoroutines(idx: ProfileIndex): GoroutineSummary {
+/** The profile's goroutines by signature; `memo` is the target's (a fresh one: nothing carried over). */
+export function groupGoroutines(idx: ProfileIndex, memo: GoroutineMemo = goroutineMemo()): GoroutineSummary {
   const { sampleCount, stackStart, stacks, values } = idx;
   const stride = idx.sampleTypes.length;
 
@@ -160,8 +180,9 @@ export function groupGoroutines(idx: ProfileIndex): GoroutineSummary {
 
   // Pass 2: a meaning per distinct stack; signatures merge stacks that differ
   // only in lines or hidden frames.
-  const call = ++epoch;
-  const names = new StackNames(idx.locations);
+  const { table: nameTable, memo: meanings, extra: slots } = memo.begin();
+  const call = ++slots.epoch;
+  const names = new StackNames(idx.locations, nameTable);
   const found: Slot[] = [];
   for (let g = 0; g < groups; g++) {
     const i = groupSample[g]!;
@@ -171,7 +192,7 @@ export function groupGoroutines(idx: ProfileIndex): GoroutineSummary {
     let m = meanings.get(h, names, stacks, from, to);
     if (!m) {
       const keys = names.keys(stacks, from, to);
-      m = meaningOf(keys);
+      m = meaningOf(keys, nameTable, slots);
       meanings.set(h, keys, m);
     }
     const count = groupCount[g]!;
@@ -205,6 +226,7 @@ export function groupGoroutines(idx: ProfileIndex): GoroutineSummary {
     blockedOn: s.blockedCounts ? dominant(s.blockedCounts) : s.blocked,
     frames: frames.pick(s.top, s.topVisible),
   }));
+  memo.done();
   return { total, signatures };
 }
 
@@ -248,7 +270,7 @@ class LocationFrames {
   of(l: number): Frame[] {
     let frames = this.byLocation[l];
     if (!frames) {
-      frames = this.idx.locations[l]!.frames.map((f) => ({ function: f.fn.name, file: f.fn.file, line: f.line }));
+      frames = this.idx.locations[l]!.frames.map((f) => ({ function: labelValue(f.fn.name), file: labelValue(f.fn.file), line: f.line }));
       this.byLocation[l] = frames;
     }
     return frames;
