@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { type Document, isMap, isNode, isScalar, LineCounter, parseDocument, visit } from 'yaml';
+import { type Document, isMap, isNode, isScalar, LineCounter, parseDocument, visit, type YAMLError } from 'yaml';
 import * as z from 'zod';
 import { formatByteSize, parseByteSize } from './bytesize.js';
 import { formatDuration, parseDuration } from './duration.js';
@@ -452,6 +452,20 @@ function deepFreeze<T>(v: T): T {
   return v;
 }
 
+// Errors yaml raises for a line indented deeper or shallower than its neighbours.
+const INDENT_ERRORS = new Set(['BAD_INDENT', 'BLOCK_AS_IMPLICIT_KEY', 'MULTILINE_IMPLICIT_KEY']);
+
+/**
+ * yaml places an error at the start of the node it could not read, which for a
+ * mis-indented line is often the line above it (a value that swallowed the
+ * next line as a multi-line key): name the line where the span ends too.
+ */
+function yamlSpan(err: YAMLError, lc: LineCounter): string {
+  const [from, to] = [lc.linePos(err.pos[0]).line, lc.linePos(Math.max(err.pos[0], err.pos[1] - 1)).line];
+  if (to === from) return '';
+  return INDENT_ERRORS.has(err.code) ? ` (lines ${from}-${to}: check the indentation of line ${to})` : ` (lines ${from}-${to})`;
+}
+
 /** Parses and validates config text; throws ConfigError with a one-line `file:line:col: path: problem`. */
 export function parseConfig(text: string, fileName: string): Config {
   const lc = new LineCounter();
@@ -465,7 +479,7 @@ export function parseConfig(text: string, fileName: string): Config {
   };
 
   const yamlError = [...doc.errors].sort((a, b) => a.pos[0] - b.pos[0])[0];
-  if (yamlError) fail(yamlError.pos[0], `YAML: ${yamlError.message.split('\n')[0]}`);
+  if (yamlError) fail(yamlError.pos[0], `YAML: ${yamlError.message.split('\n')[0]}${yamlSpan(yamlError, lc)}`);
 
   let data: unknown;
   try {

@@ -166,6 +166,15 @@ describe('debug=2 headers and records', () => {
     expect((await one(`goroutine 5 [chan send labels:{"a": nope}]:\n${body}`)).labels).toBeUndefined();
   });
 
+  it('Go 1.27 header: labels after the bracket, quoted only when needed', async () => {
+    const g = await one(String.raw`goroutine 7 [chan send, 3 minutes] {shape: pool, "a]: b": "x, y}", k.v/w_1: "\u03a3\n"}:` + '\n' + body);
+    expect(g).toMatchObject({ id: 7, waitReason: 'chan send', waitMinutes: 3, labels: { shape: 'pool', 'a]: b': 'x, y}', 'k.v/w_1': 'Σ\n' } });
+    expect(g.frames.map((f) => f.function)).toEqual(['main.f']);
+    // Malformed labels are dropped, the record is kept.
+    const bad = await one(`goroutine 7 [select] {shape pool}:\n${body}`);
+    expect([bad.waitReason, bad.labels]).toEqual(['select', undefined]);
+  });
+
   it('frames: receivers, arguments, inlined (...), generics, panic; file with and without +0x', async () => {
     const g = await one([
       'goroutine 3 [running]:',

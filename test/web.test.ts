@@ -290,6 +290,8 @@ describe('on-call pages in Chromium', () => {
       expect(await post(Buffer.alloc(2 << 20))).toMatchObject({ status: 413, body: { code: 'PPROF_BODY_TOO_LARGE' } });
       expect(await post(gzipSync(Buffer.alloc(8 << 20)))).toMatchObject({ status: 400, body: { code: 'PPROF_INFLATED_TOO_LARGE' } });
       expect(await post(fixture(newestGo(), 'heap.pb.gz'))).toMatchObject({ status: 400, body: { code: 'PPROF_INVALID_PROFILE' } });
+      const get = await fetch(`${exp.url}/api/v1/profiles`);
+      expect([get.status, get.headers.get('allow'), await get.json()]).toEqual([405, 'POST', { error: 'GET not allowed: upload with POST' }]);
       const ok = await post(fixture(newestGo(), 'goroutine.pb.gz'));
       expect(ok).toMatchObject({ status: 201, body: { kind: 'goroutine' } });
       const id = ok.body.id as string;
