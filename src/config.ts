@@ -460,10 +460,13 @@ const INDENT_ERRORS = new Set(['BAD_INDENT', 'BLOCK_AS_IMPLICIT_KEY', 'MULTILINE
  * mis-indented line is often the line above it (a value that swallowed the
  * next line as a multi-line key): name the line where the span ends too.
  */
-function yamlSpan(err: YAMLError, lc: LineCounter): string {
-  const [from, to] = [lc.linePos(err.pos[0]).line, lc.linePos(Math.max(err.pos[0], err.pos[1] - 1)).line];
+function yamlSpan(err: YAMLError, all: YAMLError[], lc: LineCounter): string {
+  // yaml can report one problem twice from the same place, the second with the longer span.
+  const same = all.filter((e) => e.pos[0] === err.pos[0]);
+  const end = Math.max(...same.map((e) => e.pos[1]));
+  const [from, to] = [lc.linePos(err.pos[0]).line, lc.linePos(Math.max(err.pos[0], end - 1)).line];
   if (to === from) return '';
-  return INDENT_ERRORS.has(err.code) ? ` (lines ${from}-${to}: check the indentation of line ${to})` : ` (lines ${from}-${to})`;
+  return same.some((e) => INDENT_ERRORS.has(e.code)) ? ` (lines ${from}-${to}: check the indentation of line ${to})` : ` (lines ${from}-${to})`;
 }
 
 /** Parses and validates config text; throws ConfigError with a one-line `file:line:col: path: problem`. */
@@ -479,7 +482,7 @@ export function parseConfig(text: string, fileName: string): Config {
   };
 
   const yamlError = [...doc.errors].sort((a, b) => a.pos[0] - b.pos[0])[0];
-  if (yamlError) fail(yamlError.pos[0], `YAML: ${yamlError.message.split('\n')[0]}${yamlSpan(yamlError, lc)}`);
+  if (yamlError) fail(yamlError.pos[0], `YAML: ${yamlError.message.split('\n')[0]}${yamlSpan(yamlError, doc.errors, lc)}`);
 
   let data: unknown;
   try {

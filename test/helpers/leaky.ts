@@ -72,3 +72,15 @@ export function waitUntilParked(url: string, want: Record<string, number>, timeo
   return waitForGoroutines(url, `parked goroutines ${JSON.stringify(want)}`,
     (gs) => Object.entries(want).every(([fn, n]) => parkedIn(gs, fn).length >= n), timeoutMs);
 }
+
+/**
+ * How many goroutines the send leak (-sendleak=N, no rate) ended up with, once
+ * it has settled: no handleWithTimeout still choosing between the result and
+ * its 5 ms timer, no computeResult still on its way to the send. On a loaded
+ * machine a timer fires late and its handler takes the result: fewer than N leak.
+ */
+export async function settledSendLeak(url: string, timeoutMs?: number): Promise<number> {
+  const gs = await waitForGoroutines(url, 'the send leak to settle', (all) => !all.some((g) => shapeOf(g) === 'main.handleWithTimeout'
+    || (shapeOf(g) === 'main.computeResult' && TRANSIENT.test(g.waitReason))), timeoutMs);
+  return parkedIn(gs, 'main.computeResult').length;
+}

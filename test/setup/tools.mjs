@@ -7,7 +7,7 @@
 // Run by `npm test` (pretest); safe to run again: it does nothing when all is present.
 // Every step that can take long says what it does, shows a heartbeat and its time (progress.mjs).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, copyFileSync, chmodSync, cpSync, rmSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, copyFileSync, chmodSync, cpSync, rmSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import {
@@ -110,10 +110,41 @@ async function ensureGoTool(name, pkg, version, dest, ldflags = '-s -w') {
     renameSync(join(gobin, name), dest);
     log(`installed ${dest}`);
   } catch (err) {
+    rmSync(gobin, { recursive: true, force: true }); // fail() exits: finally would not run
     fail(`${name} ${version}`, err, 'It needs Go and the Go module proxy; or put the binary at that path yourself.');
   } finally {
     rmSync(gobin, { recursive: true, force: true });
   }
+}
+
+/**
+ * Alertmanager's module embeds its web UI from ui/app/dist, which its release
+ * process builds with npm and the module zip does not carry: `go install`
+ * fails ("pattern app/dist: no matching files found"). Builds it from a copy
+ * of the module with a one-page placeholder there; the tests use its API only.
+ */
+async function ensureAlertmanager(mod, version, dest, ldflags) {
+  if (existsSync(dest)) return;
+  log(`alertmanager ${version} not in ${toolsDir()}: building it from the Go module proxy, without its web UI (the first build takes minutes on a busy machine)`);
+  const tmp = mkdtempSync(join(toolsDir(), '.alertmanager-'));
+  const clean = () => rmSync(tmp, { recursive: true, force: true });
+  try {
+    const { Dir } = JSON.parse(await run(`downloading ${mod} ${version}`, 'go', ['mod', 'download', '-json', `${mod}@${version}`], { env: GO_ENV, capture: true }));
+    const src = join(tmp, 'src');
+    cpSync(Dir, src, { recursive: true });
+    spawnSync('chmod', ['-R', 'u+w', src]); // the module cache is read-only
+    for (const ui of ['elm', 'mantine']) {
+      mkdirSync(join(src, 'ui/app/dist', ui), { recursive: true });
+      writeFileSync(join(src, 'ui/app/dist', ui, 'index.html'), '<!doctype html><title>Alertmanager</title><p>Built without its web UI (pprof-exporter test tools).\n');
+    }
+    await run(`building alertmanager ${version}`, 'go', ['build', '-trimpath', `-ldflags=${ldflags}`, '-o', join(tmp, 'alertmanager'), './cmd/alertmanager'], { cwd: src, env: GO_ENV });
+    renameSync(join(tmp, 'alertmanager'), dest);
+    log(`installed ${dest}`);
+  } catch (err) {
+    clean();
+    fail(`alertmanager ${version}`, err, 'It needs Go and the Go module proxy; or put the binary at that path yourself.');
+  }
+  clean();
 }
 
 /** Downloads one wheel from PyPI (no install) and returns its path in `dir`. */
@@ -200,7 +231,7 @@ await ensureGoTool('helm', 'helm.sh/helm/v3/cmd/helm', HELM.version, helmBin(), 
 const promVersion = (v) => `-s -w -X github.com/prometheus/common/version.Version=${v}`;
 await ensureGoTool('promtool', `${PROMETHEUS3.module}/cmd/promtool`, PROMETHEUS3.version, promtool3Bin(), promVersion(PROMETHEUS3.release));
 await ensureGoTool('prometheus', `${PROMETHEUS3.module}/cmd/prometheus`, PROMETHEUS3.version, prometheus3Bin(), promVersion(PROMETHEUS3.release));
-await ensureGoTool('alertmanager', `${ALERTMANAGER.module}/cmd/alertmanager`, ALERTMANAGER.version, alertmanager3Bin(), promVersion(ALERTMANAGER.version.slice(1)));
+await ensureAlertmanager(ALERTMANAGER.module, ALERTMANAGER.version, alertmanager3Bin(), promVersion(ALERTMANAGER.version.slice(1)));
 await ensureGoTool('kubeconform', 'github.com/yannh/kubeconform/cmd/kubeconform', KUBECONFORM, kubeconformBin());
 await ensureHadolint();
 await ensureSchemas();
