@@ -78,6 +78,8 @@ export function createApp(exporter: Exporter, opts: AppOptions = {}): Express {
       res.status(500).type('text').send(`failed to reload config: ${printableText((err as Error).message)}\n`);
     }
   });
+  // Like Prometheus: a GET of an action is a mistake worth naming, not a 404.
+  app.all('/-/reload', methodNotAllowed('POST'));
   app.use(webRouter(exporter, { telemetryPath }));
   app.use((_req, res) => {
     res.status(404).type('text').send('404 page not found\n');
@@ -88,6 +90,13 @@ export function createApp(exporter: Exporter, opts: AppOptions = {}): Express {
     if (!res.headersSent) res.status(500).type('text').send(`internal error: ${printableText(err.message)}\n`);
   });
   return app;
+}
+
+/** 405 with the methods the path does take, for paths that only take others. */
+export function methodNotAllowed(...allow: string[]): express.RequestHandler {
+  return (req, res) => {
+    res.status(405).set('Allow', allow.join(', ')).type('text').send(`${req.method} not allowed: only ${allow.join(' or ')} requests\n`);
+  };
 }
 
 /** An HTTP server, or HTTPS when the web config has tls_server_config. */

@@ -101,6 +101,10 @@ describe('pprof-exporter command', () => {
       expect(m.filter((s) => s.labels.target === 'one')).toEqual([]);
       expect(one(m, 'pprof_exporter_config_last_reload_successful').value).toBe(1);
 
+      // A GET is a mistake, answered like Prometheus answers it, and reloads nothing.
+      const get = await fetch(`${base}/-/reload`);
+      expect([get.status, get.headers.get('allow'), await get.text()]).toEqual([405, 'POST', 'GET not allowed: only POST requests\n']);
+
       // A broken file is refused; the running config stays.
       writeFileSync(cfg, 'targets: [');
       const res = await fetch(`${base}/-/reload`, { method: 'POST' });

@@ -54,6 +54,9 @@ const INVALID: Record<string, string> = {
     '2:22: global.max_profile_bytes: invalid byte size "64 megs": use a whole number of bytes or a size like "64MiB" (units: B, KiB, MiB, GiB, TiB; KB, MB, GB, TB are base 2 too)',
   'invalid-zero-bytesize.yml': '2:22: global.max_profile_bytes: must be greater than 0, got 0',
   'invalid-yaml-syntax.yml': '4:1: YAML: Missing closing "quote',
+  // yaml blames the value above an over-indented line: name both lines.
+  'invalid-yaml-indent.yml': '2:11: YAML: Nested mappings are not allowed in compact mappings (lines 2-3: check the indentation of line 3)',
+  'invalid-yaml-dedent.yml': '3:1: YAML: All mapping items must start at the same column',
   'invalid-duplicate-yaml-key.yml': '4:5: YAML: Map keys must be unique',
   'invalid-empty.yml': '1:1: config is empty: expected a mapping with a "targets" list',
   'invalid-comments-only.yml': '1:1: config is empty: expected a mapping with a "targets" list',

@@ -1,26 +1,44 @@
 // npm run demo: build the leaky Go program, start it and the exporter on
 // loopback, print where to look, and stop both cleanly on Ctrl-C.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { cacheDir } from './setup/paths.mjs';
+import { step, stderrLog } from './setup/progress.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const work = join(cacheDir(), 'demo');
 mkdirSync(work, { recursive: true });
+const log = stderrLog('[demo] ');
+const started = Date.now();
+
+// `npm ci` has built dist/ (prepare): build again only when a source is newer.
+const newest = (dir) => readdirSync(dir, { recursive: true, withFileTypes: true })
+  .filter((e) => e.isFile()).reduce((t, e) => Math.max(t, statSync(join(e.parentPath, e.name)).mtimeMs), 0);
+const cli = join(root, 'dist/cli.js');
+if (!existsSync(cli) || newest(join(root, 'src')) > statSync(cli).mtimeMs) {
+  try {
+    await step('building the exporter (src/ changed since dist/ was built)', 'npm', ['run', '--silent', 'build'], { log, cwd: root });
+  } catch (err) {
+    console.error(err.message);
+    process.exit(1);
+  }
+}
 
 // With the goroutineleak profile where the Go has it (1.26 experiment, default from 1.27).
-const build = (extra) => spawnSync('go', ['build', '-o', join(work, 'leaky'), '.'], {
-  cwd: join(root, 'test/fixtures/go/leaky'),
-  env: { ...process.env, GOFLAGS: '-buildvcs=false', ...extra },
-  stdio: extra.GOEXPERIMENT ? 'ignore' : 'inherit',
+const build = (what, extra) => step(`building the leaking Go program with ${what}`, 'go', ['build', '-o', join(work, 'leaky'), '.'], {
+  log, cwd: join(root, 'test/fixtures/go/leaky'), env: { ...process.env, GOFLAGS: '-buildvcs=false', ...extra }, quiet: Boolean(extra.GOEXPERIMENT),
 });
-let go = build({ GOEXPERIMENT: 'goroutineleakprofile' });
-if (go.error || go.status !== 0) go = build({});
-if (go.error || go.status !== 0) {
-  console.error('\nThe demo builds a real leaking Go program and needs Go 1.21 or newer on PATH.');
+try {
+  await build('GOEXPERIMENT=goroutineleakprofile', { GOEXPERIMENT: 'goroutineleakprofile' }).catch(() => {
+    log('this Go has no goroutineleak experiment (it is Go 1.27+, where it is on, or older than 1.26): building without it');
+    return build('the default settings', {});
+  });
+} catch (err) {
+  console.error(`\n${err.message}`);
+  console.error('The demo builds a real leaking Go program and needs Go 1.21 or newer on PATH.');
   console.error('Install Go (https://go.dev/doc/install), then run `npm run demo` again.');
   process.exit(1);
 }
@@ -83,7 +101,7 @@ start(process.execPath, [join(root, 'dist/cli.js'), `--config.file=${config}`, `
   if (rec.msg !== 'listening') return;
   const url = `http://${rec.address}`;
   console.log(`
-pprof-exporter demo is running.
+pprof-exporter demo is running (${Math.round((Date.now() - started) / 1000)} s to start).
   leaking Go program:  ${leakyUrl}/debug/pprof/
   on-call page:        ${url}/   (which stacks grow, full stacks, diffs; scrapes itself every 60 s when nothing else does)
   metrics:             ${url}/metrics

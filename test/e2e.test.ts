@@ -2,7 +2,7 @@
 // scraping it over loopback, and a leaking stack that is a line going up.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configFor, startExporter, type RunningExporter } from './helpers/exporter.js';
-import { startLeaky, type Leaky } from './helpers/leaky.js';
+import { startLeaky, waitUntilParked, type Leaky } from './helpers/leaky.js';
 import { one, parseMetrics, promtoolCheck, select, type Sample } from './helpers/prom.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -26,12 +26,20 @@ describe('leaky Go program end to end', () => {
       '-blockforever=1', '-mutexleak=2', '-pool=8', '-churn=10', '-churn-period=1s',
     ]);
     exp = await startExporter(configFor([{ name: 'leaky', url: leaky.url }]));
-    await sleep(300);
+    // Wait for what the tests assert, not for time: the shapes parked, then 30 more leaked.
+    await waitUntilParked(leaky.url, {
+      'main.computeResult': 5, 'main.drainQueue': 3, 'main.produceEvents': 2, 'main.waitForReply': 2,
+      'main.blockForever': 1, 'main.updateCache': 2, 'main.poolWorker': 8,
+    });
     first = parseMetrics((await exp.scrape()).text);
-    await sleep(2500);
-    const r = await exp.scrape();
-    secondText = r.text;
-    second = parseMetrics(r.text);
+    const leaks = (s: Sample[]) => byFunction(s, 'main.computeResult', 'chan_send').value;
+    for (const deadline = Date.now() + 60_000; ;) {
+      const r = await exp.scrape();
+      secondText = r.text;
+      second = parseMetrics(r.text);
+      if (leaks(second) - leaks(first) >= 30 || Date.now() > deadline) break;
+      await sleep(250);
+    }
   });
   afterAll(async () => {
     await exp?.close();
@@ -43,7 +51,7 @@ describe('leaky Go program end to end', () => {
     const b = byFunction(second, 'main.computeResult', 'chan_send');
     expect(b.labels.signature).toBe(a.labels.signature);
     expect(b.labels.signature).toMatch(/^[0-9a-f]{16}$/);
-    // 20/s for 2.5 s: at least 30 more, allowing for a slow machine.
+    // 20/s: 30 more within a few seconds, however busy the machine.
     expect(b.value - a.value).toBeGreaterThanOrEqual(30);
   });
 

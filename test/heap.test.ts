@@ -31,16 +31,20 @@ describe('heap and MemStats from the leaky program', () => {
   it('puts the send-leak worker on top of pprof_heap_inuse_bytes, growing between scrapes', async () => {
     const top = (s: Sample[]) => select(s, 'pprof_heap_inuse_bytes', { target: 'leaky' }).sort((x, y) => y.value - x.value)[0]!;
     // The heap profile publishes allocations a GC cycle or two after they happen.
+    // Waits on what is asserted (bounded by deadlines): a loaded machine leaks and collects slower.
     let a = await scrape();
-    for (let i = 0; i < 50 && top(a).labels.function !== 'main.computeResult'; i++) {
+    for (const deadline = Date.now() + 60_000; top(a).labels.function !== 'main.computeResult' && Date.now() < deadline;) {
       await sleep(200);
       a = await scrape();
     }
     expect(top(a).labels.function).toBe('main.computeResult');
-    await sleep(3000);
-    const b = await scrape();
+    // 40 leaks/s × 64 KiB: 2 MiB more seen by a GC within a second or so.
+    let b = await scrape();
+    for (const deadline = Date.now() + 60_000; top(b).value - top(a).value <= 2 * MiB && Date.now() < deadline;) {
+      await sleep(200);
+      b = await scrape();
+    }
     expect(top(b).labels.function).toBe('main.computeResult');
-    // 40 leaks/s × 64 KiB for 3 s is 7.5 MiB; at least 2 MiB of it seen by a GC.
     expect(top(b).value - top(a).value).toBeGreaterThan(2 * MiB);
     expect(one(b, 'pprof_heap_inuse_objects', { target: 'leaky', function: 'main.computeResult' }).value).toBeGreaterThan(20);
     expect(one(b, 'pprof_heap_alloc_bytes_total', { target: 'leaky', function: 'main.computeResult' }).value).toBeGreaterThanOrEqual(top(b).value);

@@ -361,8 +361,10 @@ describe('/probe against hostile targets', () => {
     const e = await startExporter(config({ max_concurrent_probes: 2 }));
     try {
       const hung = hostPort(urls.hung!);
-      const slow = [1, 2].map(() => e.probe({ target: hung, module: 'goroutine' }, { 'X-Prometheus-Scrape-Timeout-Seconds': '1.5' }));
-      await new Promise((r) => setTimeout(r, 100));
+      const slow = [1, 2].map(() => e.probe({ target: hung, module: 'goroutine' }, { 'X-Prometheus-Scrape-Timeout-Seconds': '8' }));
+      // Both must be in flight before the third asks (not "100 ms later": a loaded machine is slower).
+      const inFlight = async () => one(parseMetrics((await e.scrape()).text), 'pprof_exporter_probes_in_flight').value;
+      while ((await inFlight()) < 2) await new Promise((r) => setTimeout(r, 20));
       const over = await e.probe({ target: hostPort(good.url) });
       expect(over.status).toBe(503);
       expect(over.headers.get('retry-after')).toBe('1');

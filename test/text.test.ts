@@ -1,7 +1,7 @@
 // The debug=2 and debug=1 text parsers, and their agreement with the proto
 // profile on signature ids, counts, function and blocked_on.
 import { execFileSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseDebug1, type Debug1Record } from '../src/decode/debug1.js';
 import { GO_DUMP_CAP, parseDebug2, type TextGoroutine } from '../src/decode/debug2.js';
 import { debug1Summarizer, debug2Summarizer } from '../src/summarize/textstacks.js';
@@ -10,7 +10,7 @@ import { decodeProfile, decompress } from '../src/decode/gunzip.js';
 import { validateProfile } from '../src/decode/validate.js';
 import { perftools } from '../src/decode/proto/profile.js';
 import { fixture, goVersions, meta } from './helpers/fixtures.js';
-import { startLeaky, type Leaky } from './helpers/leaky.js';
+import { parkedIn, startLeaky, waitForGoroutines, type Leaky } from './helpers/leaky.js';
 
 const BLOCKED: Record<string, string> = {
   'main.computeResult': 'chan_send',
@@ -164,6 +164,15 @@ describe('debug=2 headers and records', () => {
     expect(g).toMatchObject({ waitReason: 'chan send', waitMinutes: 2, labels: { 'a]:': 'x, y', fizzle: 'b\x1bit\n', u: 'Σ😀' } });
     // Malformed labels are dropped, the record is kept.
     expect((await one(`goroutine 5 [chan send labels:{"a": nope}]:\n${body}`)).labels).toBeUndefined();
+  });
+
+  it('Go 1.27 header: labels after the bracket, quoted only when needed', async () => {
+    const g = await one(String.raw`goroutine 7 [chan send, 3 minutes] {shape: pool, "a]: b": "x, y}", k.v/w_1: "\u03a3\n"}:` + '\n' + body);
+    expect(g).toMatchObject({ id: 7, waitReason: 'chan send', waitMinutes: 3, labels: { shape: 'pool', 'a]: b': 'x, y}', 'k.v/w_1': 'Σ\n' } });
+    expect(g.frames.map((f) => f.function)).toEqual(['main.f']);
+    // Malformed labels are dropped, the record is kept.
+    const bad = await one(`goroutine 7 [select] {shape pool}:\n${body}`);
+    expect([bad.waitReason, bad.labels]).toEqual(['select', undefined]);
   });
 
   it('frames: receivers, arguments, inlined (...), generics, panic; file with and without +0x', async () => {
@@ -378,16 +387,18 @@ describe('live leaky program', () => {
     }
   }, 120_000);
 
-  it.runIf(goMinor() >= 26)('reads labels from a Go 1.26 GODEBUG=tracebacklabels=1 dump', async () => {
-    const leaky = await startLeaky(['-pool=2', '-blockforever=1', '-labels'], { GODEBUG: 'tracebacklabels=1' });
+  // 1.26 needs GODEBUG=tracebacklabels=1; 1.27 prints them by default (for a go 1.27 module).
+  const labelled: [string, boolean, string | undefined, Record<string, string>][] = [
+    ['Go 1.26 GODEBUG=tracebacklabels=1', goMinor() >= 26, undefined, { GODEBUG: 'tracebacklabels=1' }],
+    [`${inject('goCurrent')} by default`, true, inject('leakyCurrentBin'), {}],
+  ];
+  for (const [name, runs, bin, env] of labelled) it.runIf(runs)(`reads labels from a ${name} dump`, async () => {
+    const leaky = await startLeaky(['-pool=2', '-blockforever=1', '-labels'], env, bin);
     try {
-      // The shapes start right after the program prints its address: on a busy machine, ask again until they are all up.
-      const dump = async () => parse2(new Uint8Array(await (await fetch(`${leaky.url}/debug/pprof/goroutine?debug=2`)).arrayBuffer()));
-      let { gs, res } = await dump();
-      for (let i = 0; i < 50 && gs.filter((g) => /^main\.(poolWorker|blockForever)$/.test(g.frames[0]?.function ?? '')).length < 3; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        ({ gs, res } = await dump());
-      }
+      // The shapes park on their own time after the listening line: wait for what is asserted.
+      await waitForGoroutines(leaky.url, 'the pool workers and blockForever parked', (gs) =>
+        parkedIn(gs, 'main.poolWorker').length === 2 && parkedIn(gs, 'main.blockForever').length === 1);
+      const { gs, res } = await parse2(new Uint8Array(await (await fetch(`${leaky.url}/debug/pprof/goroutine?debug=2`)).arrayBuffer()));
       expect(res.truncated).toBe(false);
       const pool = gs.filter((g) => g.frames[0]?.function === 'main.poolWorker');
       expect(pool.map((g) => [g.waitReason, g.labels])).toEqual([['chan receive', { shape: 'pool' }], ['chan receive', { shape: 'pool' }]]);

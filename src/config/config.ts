@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { type Document, isMap, isNode, isScalar, LineCounter, parseDocument, visit } from 'yaml';
+import { type Document, isMap, isNode, isScalar, LineCounter, parseDocument, visit, type YAMLError } from 'yaml';
 import * as z from 'zod';
 import { formatByteSize, parseByteSize } from './bytesize.js';
 import { formatDuration, parseDuration } from './duration.js';
@@ -463,6 +463,23 @@ function deepFreeze<T>(v: T): T {
   return v;
 }
 
+// Errors yaml raises for a line indented deeper or shallower than its neighbours.
+const INDENT_ERRORS = new Set(['BAD_INDENT', 'BLOCK_AS_IMPLICIT_KEY', 'MULTILINE_IMPLICIT_KEY']);
+
+/**
+ * yaml places an error at the start of the node it could not read, which for a
+ * mis-indented line is often the line above it (a value that swallowed the
+ * next line as a multi-line key): name the line where the span ends too.
+ */
+function yamlSpan(err: YAMLError, all: YAMLError[], lc: LineCounter): string {
+  // yaml can report one problem twice from the same place, the second with the longer span.
+  const same = all.filter((e) => e.pos[0] === err.pos[0]);
+  const end = Math.max(...same.map((e) => e.pos[1]));
+  const [from, to] = [lc.linePos(err.pos[0]).line, lc.linePos(Math.max(err.pos[0], end - 1)).line];
+  if (to === from) return '';
+  return same.some((e) => INDENT_ERRORS.has(e.code)) ? ` (lines ${from}-${to}: check the indentation of line ${to})` : ` (lines ${from}-${to})`;
+}
+
 /** Parses and validates config text; throws ConfigError with a one-line `file:line:col: path: problem`. */
 export function parseConfig(text: string, fileName: string): Config {
   const lc = new LineCounter();
@@ -476,7 +493,7 @@ export function parseConfig(text: string, fileName: string): Config {
   };
 
   const yamlError = [...doc.errors].sort((a, b) => a.pos[0] - b.pos[0])[0];
-  if (yamlError) fail(yamlError.pos[0], `YAML: ${yamlError.message.split('\n')[0]}`);
+  if (yamlError) fail(yamlError.pos[0], `YAML: ${yamlError.message.split('\n')[0]}${yamlSpan(yamlError, doc.errors, lc)}`);
 
   let data: unknown;
   try {

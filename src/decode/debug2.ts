@@ -70,14 +70,21 @@ export async function forEachLine(body: AsyncIterable<Uint8Array>, onLine: (line
 
 /**
  * Parses the `{"k": "v", ...}` label set Go prints with Go-quoted strings
- * (`labels:{…}` in 1.26 traceback headers, `# labels: {…}` in debug=1).
+ * (`labels:{…}` in 1.26 traceback headers, `# labels: {…}` in debug=1), or
+ * with `bare`, also strings of [A-Za-z0-9./_] left unquoted (`{k: v}` after the 1.27 header).
  * Undefined if malformed.
  */
-export function parseGoLabels(s: string): Record<string, string> | undefined {
+export function parseGoLabels(s: string, bare = false): Record<string, string> | undefined {
   let i = 0;
   const ws = () => { while (s[i] === ' ') i++; };
   const str = (): string | undefined => {
-    if (s[i++] !== '"') return undefined;
+    if (s[i] !== '"') {
+      const word = bare ? BARE.exec(s.slice(i)) : null;
+      if (!word) return undefined;
+      i += word[0].length;
+      return word[0];
+    }
+    i++;
     let out = '';
     while (i < s.length) {
       const c = s[i++]!;
@@ -114,11 +121,15 @@ export function parseGoLabels(s: string): Record<string, string> | undefined {
     if (c !== ',') return undefined;
   }
 }
+const BARE = /^[A-Za-z0-9./_]+/; // what Go 1.27's tracebackStringNeedsQuoting leaves unquoted
 const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', a: '\x07', b: '\b', f: '\f', v: '\v', '\\': '\\', '"': '"', "'": "'" };
 const HEX_WIDTH: Record<string, number> = { x: 2, u: 4, U: 8 };
 
 // `goroutine 7 [chan send, 3 minutes]:`; GOTRACEBACK=system adds `gp=… m=…` before the bracket.
 const HEADER = /^goroutine (\d+)(?: [^[]*)? \[(.*)\]:$/;
+// Go 1.27 (tracebacklabels on by default for go 1.27 modules) puts the labels after the bracket:
+// `goroutine 7 [select (no cases)] {shape: blockforever}:`. A wait reason has no "]".
+const HEADER_LABELS = /^goroutine (\d+)(?: [^[]*)? \[([^\]]*)\] (\{.*\}):$/;
 const FILE_LINE = /^\t(.+):(\d+)(?: .*)?$/;
 const NOT_DOT = /[\r\u2028\u2029]/; // what "." in FILE_LINE does not match
 
@@ -155,12 +166,14 @@ const CREATED_BY = /^created by (.+?)(?: in goroutine (\d+))?$/;
 const ELIDED = /^\.\.\.(?:additional|\d+) frames elided\.\.\.$/;
 
 function parseHeader(line: string): TextGoroutine | undefined {
-  const m = HEADER.exec(line);
+  const after = HEADER_LABELS.exec(line);
+  const m = after ?? HEADER.exec(line);
   if (!m) return undefined;
   let status = m[2]!;
   let labels: Record<string, string> | undefined;
-  const at = status.indexOf(' labels:{'); // last in the bracket (Go 1.26 GODEBUG=tracebacklabels=1)
-  if (at >= 0) {
+  const at = after ? -1 : status.indexOf(' labels:{'); // last in the bracket (Go 1.26 GODEBUG=tracebacklabels=1)
+  if (after) labels = parseGoLabels(after[3]!, true);
+  else if (at >= 0) {
     labels = parseGoLabels(status.slice(at + ' labels:'.length));
     status = status.slice(0, at);
   }

