@@ -6,7 +6,7 @@ import type { SourceResult } from '../sources/harness.js';
 import { sourceResults, type TargetResult } from '../sources/target.js';
 import { MEMSTATS_METRICS, memstatsMetrics, type GcSummary } from '../decode/memstats.js';
 import { keepTopSites, type HeapSite } from '../summarize/heapsites.js';
-import type { BackgroundSampler } from '../sources/background.js';
+import { COSTLY_SOURCES, costlyLimits, stateOf, type BackgroundSampler } from '../sources/background.js';
 import { distinctOf, keepTop, type GoroutineSummary } from '../summarize/signature.js';
 import { signatureLocation, stackLabel } from '../summarize/stacktext.js';
 import type { TargetConfig } from '../config/config.js';
@@ -271,16 +271,15 @@ function renderBackground(r: Page, targets: readonly TargetConfig[], background:
     const bg = background.get(t.name);
     if (!bg) continue;
     const target = t.name;
-    for (const [source, c] of [['goroutine_debug2', bg.debug2], ['goroutineleak', bg.leak]] as const) {
+    for (const source of COSTLY_SOURCES) {
       if (!t.sources.includes(source)) continue;
+      const c = stateOf(bg, source);
       for (const [reason, n] of c.skipped) skipped.inc({ target, source, reason }, n);
       if (c.lastFetchSeconds !== undefined) costlyDuration.set({ target, source }, c.lastFetchSeconds);
       backoff.set({ target, source }, c.backoff);
-    }
-    if (t.sources.includes('goroutine_debug2')) limit.set({ target, source: 'goroutine_debug2', limit: 'goroutines' }, t.debug2MaxGoroutines);
-    if (t.sources.includes('goroutineleak')) {
-      limit.set({ target, source: 'goroutineleak', limit: 'goroutines' }, t.goroutineleakMaxGoroutines);
-      limit.set({ target, source: 'goroutineleak', limit: 'sync_waiters' }, t.goroutineleakMaxSyncWaiters);
+      const limits = costlyLimits(t, source);
+      limit.set({ target, source, limit: 'goroutines' }, limits.goroutines);
+      if (limits.syncWaiters !== undefined) limit.set({ target, source, limit: 'sync_waiters' }, limits.syncWaiters);
     }
     const d = bg.debug2.last;
     if (d) {
@@ -326,7 +325,8 @@ function goroutineSection(p: Page): Section {
       goGoroutines.set({ target: t }, g.data.total);
       signatures.set({ target: t }, distinctOf(g.data));
       for (const { labels, value } of topSignatures(g.data, target.topSignatures)) goroutines.set({ target: t, ...labels }, value);
-      for (const s of g.data.signatures.slice(0, target.topSignatures)) {
+      // The same signatures as pprof_goroutines: the one top-N fold, "other" left out.
+      for (const s of keepTop(g.data, target.topSignatures).signatures) {
         info.set({
           target: t, signature: s.id, function: s.function, blocked_on: s.blockedOn, location: signatureLocation(s), stack: stackLabel(s.frames),
         }, 1);

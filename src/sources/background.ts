@@ -31,9 +31,9 @@ const UNSUPPORTED_RETRY_MS = 3_600_000;
 /** The back-off never stretches a source's interval more than this. */
 export const MAX_BACKOFF = 16;
 
-export type CostlySource = 'goroutine_debug2' | 'goroutineleak';
-export const SKIP_REASONS = ['goroutine_count_unknown', 'too_many_goroutines', 'too_many_sync_waiters', 'backoff'] as const;
-export type SkipReason = (typeof SKIP_REASONS)[number];
+export const COSTLY_SOURCES = ['goroutine_debug2', 'goroutineleak'] as const;
+export type CostlySource = (typeof COSTLY_SOURCES)[number];
+export type SkipReason = 'goroutine_count_unknown' | 'too_many_goroutines' | 'too_many_sync_waiters' | 'backoff';
 
 /** Waits the goroutineleak GC walks per waiter queue of one sync object: its quadratic part. */
 const SYNC_WAITS: ReadonlySet<BlockedOn> = new Set(['mutex', 'rwmutex', 'waitgroup', 'cond']);
@@ -83,8 +83,18 @@ export interface TargetBackground {
 
 const costly = <T>(): CostlyState<T> => ({ inFlight: false, skipped: new Map(), backoff: 1, backoffSkipsCounted: 0 });
 
-const attemptedAt = (s: TargetBackground, source: CostlySource) =>
-  (source === 'goroutineleak' ? s.leak : s.debug2).lastAttemptMs ?? -Infinity;
+/** One costly source's state of a target. */
+export const stateOf = (s: TargetBackground, source: CostlySource): CostlyState<unknown> =>
+  (source === 'goroutineleak' ? s.leak : s.debug2);
+
+/** What a costly fetch is checked against: the goroutine count, and for goroutineleak the sync waiters too. */
+export function costlyLimits(t: TargetConfig, source: CostlySource): { goroutines: number; syncWaiters?: number } {
+  return source === 'goroutineleak'
+    ? { goroutines: t.goroutineleakMaxGoroutines, syncWaiters: t.goroutineleakMaxSyncWaiters }
+    : { goroutines: t.debug2MaxGoroutines };
+}
+
+const attemptedAt = (s: TargetBackground, source: CostlySource) => stateOf(s, source).lastAttemptMs ?? -Infinity;
 
 /** One process behind however many target names: the origin is what a costly fetch stops. */
 function processKey(t: TargetConfig): string {
@@ -151,7 +161,7 @@ export class BackgroundSampler {
       const s = this.of(t.name);
       // The source that has waited longest goes first: one costly fetch per process at a
       // time must not let a short debug2_interval starve the goroutineleak profile.
-      const due = (['goroutine_debug2', 'goroutineleak'] as const).filter((src) => t.sources.includes(src))
+      const due = COSTLY_SOURCES.filter((src) => t.sources.includes(src))
         .sort((a, b) => attemptedAt(s, a) - attemptedAt(s, b));
       for (const source of due) {
         const job = this.consider(t, s, source, now);
@@ -163,7 +173,7 @@ export class BackgroundSampler {
 
   private consider(t: TargetConfig, s: TargetBackground, source: CostlySource, now: number): Promise<void> | undefined {
     const leak = source === 'goroutineleak';
-    const c: CostlyState<unknown> = leak ? s.leak : s.debug2;
+    const c = stateOf(s, source);
     if (c.inFlight) return undefined;
     const base = (leak ? t.goroutineleakIntervalSeconds : t.debug2IntervalSeconds) * 1000;
     if (c.lastAttemptMs !== undefined) {
@@ -189,11 +199,12 @@ export class BackgroundSampler {
     if (this.busy.has(key)) return undefined; // the other costly fetch first; due again on the next tick
     c.lastAttemptMs = now;
     c.backoffSkipsCounted = 0;
-    if (count.goroutines > (leak ? t.goroutineleakMaxGoroutines : t.debug2MaxGoroutines)) {
+    const limits = costlyLimits(t, source);
+    if (count.goroutines > limits.goroutines) {
       this.skip(t, source, c, 'too_many_goroutines', count);
       return undefined;
     }
-    if (leak && count.syncWaiters > t.goroutineleakMaxSyncWaiters) {
+    if (limits.syncWaiters !== undefined && count.syncWaiters > limits.syncWaiters) {
       this.skip(t, source, c, 'too_many_sync_waiters', count);
       return undefined;
     }
