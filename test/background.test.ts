@@ -191,7 +191,7 @@ describe('costly fetches: limits from the last goroutine profile', () => {
     await exp.exporter.background.tick(t0); // before any goroutine profile: nothing costly is asked
     await exp.scrape();
     await exp.exporter.background.tick(t0 + 1000);
-    await exp.exporter.background.tick(t0 + 61_000);
+    await exp.exporter.background.tick(t0 + 62_000); // an interval and a second after the first attempt
     expect([below.asked.goroutineleak, waiters.asked.goroutineleak, many.asked.goroutineleak]).toEqual([2, 0, 0]);
 
     const s = parseMetrics((await exp.scrape()).text);
@@ -246,17 +246,20 @@ describe('costly fetches: limits from the last goroutine profile', () => {
     await bg.tick(t0); // slow: the next one waits 2 intervals
     expect(proxy.asked.goroutineleak).toBe(1);
     expect(bg.get('slow')!.leak.backoff).toBe(2);
-    await bg.tick(t0 + 1.5 * min);
+    await bg.tick(t0 + 1.5 * min); // one base interval held back: a skip
     expect(proxy.asked.goroutineleak).toBe(1);
-    await bg.tick(t0 + 2 * min); // slow again: 4 intervals
+    // Due ticks land a second past the interval: performance.now() sums are not exact at the boundary.
+    const a = t0 + 2 * min + 1000;
+    await bg.tick(a); // slow again: 4 intervals
     expect(proxy.asked.goroutineleak).toBe(2);
     expect(bg.get('slow')!.leak.backoff).toBe(4);
     proxy.ctl.delayMs = 0;
-    for (const k of [1, 2, 3, 3.9]) await bg.tick(t0 + (2 + k) * min);
+    for (const k of [1, 2, 3, 3.9]) await bg.tick(a + k * min + 500);
     expect(proxy.asked.goroutineleak).toBe(2);
-    await bg.tick(t0 + 6 * min); // fast: back to one interval
+    const b = a + 4 * min + 1000;
+    await bg.tick(b); // fast: back to one interval
     expect(proxy.asked.goroutineleak).toBe(3);
-    await bg.tick(t0 + 7 * min);
+    await bg.tick(b + min + 1000);
     expect(proxy.asked.goroutineleak).toBe(4);
 
     const s = parseMetrics((await exp.scrape()).text);
