@@ -1,32 +1,26 @@
-// A small builder for Grafana dashboard JSON (schemaVersion 39), just the
-// parts our dashboards use. Every panel and query goes through the
+// Our dashboards' vocabulary (a timeseries, a table of labels, ...) on top of
+// Grafana's own builders (@grafana/grafana-foundation-sdk), which know the
+// current dashboard schema. Every panel and query goes through the
 // `datasource` variable, so the dashboards import into any Grafana.
+import * as bargaugePanel from '@grafana/grafana-foundation-sdk/bargauge';
+import type * as cog from '@grafana/grafana-foundation-sdk/cog';
+import * as common from '@grafana/grafana-foundation-sdk/common';
+import * as dash from '@grafana/grafana-foundation-sdk/dashboard';
+import * as prom from '@grafana/grafana-foundation-sdk/prometheus';
+import * as statPanel from '@grafana/grafana-foundation-sdk/stat';
+import * as tablePanel from '@grafana/grafana-foundation-sdk/table';
+import * as textPanel from '@grafana/grafana-foundation-sdk/text';
+import * as timeseriesPanel from '@grafana/grafana-foundation-sdk/timeseries';
 
 export const DATASOURCE = { type: 'prometheus', uid: '${datasource}' } as const;
 export const TAGS = ['pprof-exporter', 'go'];
 
-export interface GridPos { x: number; y: number; w: number; h: number; }
-
-export interface Target {
-  datasource: typeof DATASOURCE;
-  refId: string;
-  expr: string;
-  legendFormat?: string;
-  range: boolean;
-  instant: boolean;
-  format?: 'table';
-}
-
-export interface Panel {
-  id: number;
-  type: 'timeseries' | 'stat' | 'table' | 'bargauge' | 'text';
-  title: string;
-  description: string;
-  datasource: typeof DATASOURCE;
-  gridPos: GridPos;
-  targets?: Target[];
-  [key: string]: unknown;
-}
+/** A panel being built; `layout` places it. */
+export type Panel = cog.Builder<dash.Panel> & {
+  gridPos(g: dash.GridPos): unknown;
+  id(n: number): unknown;
+  readonly size: { w: number; h: number };
+};
 
 export interface Link { title: string; url: string; targetBlank?: boolean; }
 
@@ -42,50 +36,46 @@ interface Common {
   unit?: string;
 }
 
-function targets(queries: Query[], kind: 'range' | 'instant' | 'table'): Target[] {
-  return queries.map((q, i) => {
+function queries(qs: Query[], kind: 'range' | 'instant' | 'table'): prom.DataqueryBuilder[] {
+  return qs.map((q, i) => {
     const [expr, legend] = typeof q === 'string' ? [q, undefined] : q;
-    return {
-      datasource: DATASOURCE,
-      refId: String.fromCharCode(65 + i),
-      expr,
-      ...(legend === undefined ? {} : { legendFormat: legend }),
-      range: kind === 'range',
-      instant: kind !== 'range',
-      ...(kind === 'table' ? { format: 'table' as const } : {}),
-    };
+    const b = new prom.DataqueryBuilder().datasource(DATASOURCE).refId(String.fromCharCode(65 + i)).expr(expr);
+    if (legend !== undefined) b.legendFormat(legend);
+    if (kind === 'range') b.range(); else b.instant();
+    if (kind === 'table') b.format(prom.PromQueryFormat.Table);
+    return b;
   });
 }
 
-function base(type: Panel['type'], o: Pick<Common, 'title' | 'description' | 'w' | 'h'>): Panel {
-  return { id: 0, type, title: o.title, description: o.description, datasource: DATASOURCE, gridPos: { x: 0, y: 0, w: o.w, h: o.h } };
+// The parts every panel kind shares (the SDK gives each kind its own builder class).
+interface PanelParts<B> {
+  title(t: string): B; description(d: string): B; datasource(d: common.DataSourceRef): B;
+  targets(t: cog.Builder<cog.Dataquery>[]): B; unit(u: string): B;
 }
 
+function sized<B extends cog.Builder<dash.Panel> & { gridPos(g: dash.GridPos): unknown; id(n: number): unknown }>(b: B, o: { w: number; h: number }): B & Panel {
+  return Object.assign(b, { size: { w: o.w, h: o.h } });
+}
+
+function base<B extends PanelParts<B>>(b: B, o: Common, kind: 'range' | 'instant' | 'table'): B {
+  return b.title(o.title).description(o.description).datasource(DATASOURCE).targets(queries(o.queries, kind)).unit(o.unit ?? 'short');
+}
+
+/** A field's data link (the SDK types these as dashboard links; Grafana reads only these three). */
+const dataLink = (l: Link): cog.Builder<dash.DashboardLink> =>
+  ({ build: () => ({ title: l.title, url: l.url, ...(l.targetBlank && { targetBlank: true }) }) as dash.DashboardLink });
+
 export function timeseries(o: Common & { stack?: boolean; min?: number; max?: number }): Panel {
-  return {
-    ...base('timeseries', o),
-    targets: targets(o.queries, 'range'),
-    fieldConfig: {
-      defaults: {
-        unit: o.unit ?? 'short',
-        ...(o.min === undefined ? {} : { min: o.min }),
-        ...(o.max === undefined ? {} : { max: o.max }),
-        custom: {
-          drawStyle: 'line',
-          lineWidth: 1,
-          fillOpacity: o.stack ? 60 : 10,
-          showPoints: 'never',
-          spanNulls: false,
-          stacking: { mode: o.stack ? 'normal' : 'none', group: 'A' },
-        },
-      },
-      overrides: [],
-    },
-    options: {
-      legend: { showLegend: true, displayMode: 'table', placement: 'bottom', calcs: ['lastNotNull', 'max'] },
-      tooltip: { mode: 'multi', sort: 'desc' },
-    },
-  };
+  const b = base(new timeseriesPanel.PanelBuilder(), o, 'range')
+    .drawStyle(common.GraphDrawStyle.Line).lineWidth(1).fillOpacity(o.stack ? 60 : 10)
+    .showPoints(common.VisibilityMode.Never).spanNulls(false)
+    .stacking(new common.StackingConfigBuilder().mode(o.stack ? common.StackingMode.Normal : common.StackingMode.None).group('A'))
+    .legend(new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.Table)
+      .placement(common.LegendPlacement.Bottom).calcs(['lastNotNull', 'max']))
+    .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.Descending));
+  if (o.min !== undefined) b.min(o.min);
+  if (o.max !== undefined) b.max(o.max);
+  return sized(b, o);
 }
 
 /**
@@ -95,31 +85,21 @@ export function timeseries(o: Common & { stack?: boolean; min?: number; max?: nu
  */
 export function table(o: Common & { columns: string[]; valueName?: string; links?: Link[]; wrap?: string[] }): Panel {
   const shown = o.valueName === undefined ? o.columns : [...o.columns, 'Value'];
-  const indexByName = Object.fromEntries(shown.map((c, i) => [c, i]));
-  return {
-    ...base('table', o),
-    targets: targets(o.queries, 'table'),
+  const b = base(new tablePanel.PanelBuilder(), o, 'table')
     // Prometheus' own labels (job, instance) and the timestamp are noise here.
-    transformations: [{
+    .withTransformation({
       id: 'organize',
       options: {
         excludeByName: { Time: true, __name__: true, job: true, instance: true, ...(o.valueName === undefined && { Value: true }) },
-        indexByName,
+        indexByName: Object.fromEntries(shown.map((c, i) => [c, i])),
         renameByName: o.valueName === undefined ? {} : { Value: o.valueName },
       },
-    }],
-    fieldConfig: {
-      defaults: { unit: o.unit ?? 'short', links: o.links ?? [] },
-      overrides: (o.wrap ?? []).map((name) => ({
-        matcher: { id: 'byName', options: name },
-        properties: [{ id: 'custom.cellOptions', value: { type: 'auto', wrapText: true } }],
-      })),
-    },
-    options: {
-      showHeader: true, cellHeight: o.wrap ? 'lg' : 'sm',
-      ...(o.valueName !== undefined && { sortBy: [{ displayName: o.valueName, desc: true }] }),
-    },
-  };
+    })
+    .dataLinks((o.links ?? []).map(dataLink))
+    .showHeader(true).cellHeight(o.wrap ? common.TableCellHeight.Lg : common.TableCellHeight.Sm);
+  for (const name of o.wrap ?? []) b.overrideByName(name, [{ id: 'custom.cellOptions', value: { type: 'auto', wrapText: true } }]);
+  if (o.valueName !== undefined) b.sortBy([new common.TableSortByFieldStateBuilder().displayName(o.valueName).desc(true)]);
+  return sized(b, o);
 }
 
 /**
@@ -132,37 +112,21 @@ export function withLocation(expr: string, matchers: string): string {
 }
 
 export function bargauge(o: Common): Panel {
-  return {
-    ...base('bargauge', o),
-    targets: targets(o.queries, 'instant'),
-    fieldConfig: { defaults: { unit: o.unit ?? 'short', min: 0 }, overrides: [] },
-    options: {
-      orientation: 'horizontal',
-      displayMode: 'gradient',
-      showUnfilled: true,
-      reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
-    },
-  };
+  return sized(base(new bargaugePanel.PanelBuilder(), o, 'instant').min(0)
+    .orientation(common.VizOrientation.Horizontal).displayMode(common.BarGaugeDisplayMode.Gradient).showUnfilled(true)
+    .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).fields('').values(false)), o);
 }
 
 export function stat(o: Common): Panel {
-  return {
-    ...base('stat', o),
-    targets: targets(o.queries, 'instant'),
-    fieldConfig: { defaults: { unit: o.unit ?? 'short' }, overrides: [] },
-    options: {
-      colorMode: 'value',
-      graphMode: 'none',
-      textMode: 'auto',
-      justifyMode: 'auto',
-      orientation: 'auto',
-      reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
-    },
-  };
+  return sized(base(new statPanel.PanelBuilder(), o, 'instant')
+    .colorMode(common.BigValueColorMode.Value).graphMode(common.BigValueGraphMode.None).textMode(common.BigValueTextMode.Auto)
+    .justifyMode(common.BigValueJustifyMode.Auto).orientation(common.VizOrientation.Auto)
+    .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).fields('').values(false)), o);
 }
 
 export function text(o: Omit<Common, 'queries' | 'unit'> & { markdown: string }): Panel {
-  return { ...base('text', o), options: { mode: 'markdown', content: o.markdown } };
+  return sized(new textPanel.PanelBuilder().title(o.title).description(o.description).datasource(DATASOURCE)
+    .mode(textPanel.TextMode.Markdown).content(o.markdown), o);
 }
 
 /** Places rows of panels top to bottom, each row left to right, and numbers the panels. */
@@ -172,30 +136,27 @@ export function layout(rows: Panel[][]): Panel[] {
   for (const row of rows) {
     let x = 0;
     for (const p of row) {
-      out.push({ ...p, id: out.length + 1, gridPos: { ...p.gridPos, x, y } });
-      x += p.gridPos.w;
+      p.gridPos({ x, y, ...p.size });
+      p.id(out.length + 1);
+      out.push(p);
+      x += p.size.w;
     }
-    y += Math.max(0, ...row.map((p) => p.gridPos.h));
+    y += Math.max(0, ...row.map((p) => p.size.h));
   }
   return out;
 }
 
 // Template variables.
 
-export const datasourceVar = {
-  name: 'datasource', label: 'Data source', type: 'datasource', query: 'prometheus',
-  current: {}, hide: 0, includeAll: false, multi: false, options: [], refresh: 1, regex: '',
-};
+export const datasourceVar = new dash.DatasourceVariableBuilder('datasource').label('Data source').type('prometheus');
 
-export function queryVar(name: string, label: string, query: string, multi: boolean, allValue?: string): object {
-  return {
-    name, label, type: 'query', datasource: DATASOURCE,
-    query, definition: query,
+export function queryVar(name: string, label: string, query: string, multi: boolean, allValue?: string): dash.QueryVariableBuilder {
+  const v = new dash.QueryVariableBuilder(name).label(label).datasource(DATASOURCE).query(query).definition(query)
     // Multi-value and All are interpolated as an escaped regex: use `=~`.
-    multi, includeAll: multi,
-    ...(allValue !== undefined && { allValue }),
-    current: {}, hide: 0, options: [], refresh: 2, regex: '', sort: 1,
-  };
+    .multi(multi).includeAll(multi)
+    .refresh(dash.VariableRefresh.OnTimeRangeChanged).sort(dash.VariableSort.AlphabeticalAsc);
+  if (allValue !== undefined) v.allValue(allValue);
+  return v;
 }
 
 /**
@@ -209,17 +170,17 @@ export const scopeVars = [
   queryVar('cluster', 'Cluster', 'label_values(go_goroutines{job=~"$job"}, cluster)', true, '.*'),
 ];
 
-export function textboxVar(name: string, label: string, value: string): object {
-  return { name, label, type: 'textbox', query: value, current: { text: value, value }, hide: 0, options: [] };
+export function textboxVar(name: string, label: string, value: string): dash.TextBoxVariableBuilder {
+  return new dash.TextBoxVariableBuilder(name).label(label).defaultValue(value).current({ text: value, value });
 }
 
 /** Where Grafana's users reach the exporter's own pages (set it when importing). */
 export const exporterUrlVar = textboxVar('exporter_url', 'Exporter URL', 'http://localhost:10066');
 
-/** The exporter's page of one signature, from template variables or a table row's fields. */
 /** The scope variables as URL parameters, for links between our dashboards. */
 export const SCOPE_PARAMS = '${job:queryparam}&${cluster:queryparam}';
 
+/** The exporter's page of one signature, from template variables or a table row's fields. */
 export function stackPageUrl(target: string, signature: string): string {
   return `\${exporter_url}/targets/${target}/signatures/${signature}`;
 }
@@ -231,28 +192,29 @@ export const stackPageLink: Link = {
   targetBlank: true,
 };
 
-/** Links to every dashboard of ours (by tag), keeping the time range and variables. */
-export const ourDashboards = {
-  type: 'dashboards', title: 'pprof-exporter', tags: ['pprof-exporter'], asDropdown: false,
-  includeVars: true, keepTime: true, targetBlank: false, icon: 'external link', tooltip: '', url: '',
-};
+/** A link in the dashboard's header to an outside page. */
+export function headerLink(o: { title: string; url: string; tooltip: string }): dash.DashboardLinkBuilder {
+  return new dash.DashboardLinkBuilder(o.title).type(dash.DashboardLinkType.Link).url(o.url).tooltip(o.tooltip)
+    .icon('external link').targetBlank(true);
+}
 
-export function dashboard(o: { uid: string; title: string; description: string; variables: object[]; links?: object[]; panels: Panel[][] }): object {
-  return {
-    uid: o.uid,
-    title: o.title,
-    description: o.description,
-    tags: TAGS,
-    editable: true,
-    graphTooltip: 1,
-    schemaVersion: 39,
-    version: 1,
-    time: { from: 'now-6h', to: 'now' },
-    refresh: '1m',
-    timezone: 'browser',
-    templating: { list: [datasourceVar, ...o.variables] },
-    annotations: { list: [] },
-    links: [ourDashboards, ...(o.links ?? [])],
-    panels: layout(o.panels),
-  };
+/** Links to every dashboard of ours (by tag), keeping the time range and variables. */
+const ourDashboards = new dash.DashboardLinkBuilder('pprof-exporter').type(dash.DashboardLinkType.Dashboards)
+  .tags(['pprof-exporter']).includeVars(true).keepTime(true).icon('external link');
+
+export function dashboard(o: {
+  uid: string; title: string; description: string;
+  variables: cog.Builder<dash.VariableModel>[]; links?: cog.Builder<dash.DashboardLink>[]; panels: Panel[][];
+}): dash.Dashboard {
+  const d = new dash.DashboardBuilder(o.title).uid(o.uid).description(o.description).tags(TAGS)
+    .editable().tooltip(dash.DashboardCursorSync.Crosshair).version(1)
+    .time({ from: 'now-6h', to: 'now' }).refresh('1m').timezone('browser')
+    .variables([datasourceVar, ...o.variables])
+    .links([ourDashboards, ...(o.links ?? [])]);
+  for (const p of layout(o.panels)) d.withPanel(p);
+  // As Grafana will read it: the SDK's objects carry marker methods.
+  const out = JSON.parse(JSON.stringify(d.build())) as dash.Dashboard;
+  // The SDK defaults links into Grafana 12's controls menu; ours belong in the header, where people look.
+  for (const l of out.links ?? []) delete (l as { placement?: unknown }).placement;
+  return out;
 }

@@ -4,6 +4,7 @@ import {
   bargauge, dashboard, exporterUrlVar, queryVar, SCOPE, SCOPE_PARAMS, scopeVars, stackPageLink, table, timeseries, withLocation, type Link,
 } from './builder.js';
 import { SIGNATURE_UID } from './signature.js';
+import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 
 const T = `${SCOPE},target=~"$target"`;
 
@@ -12,7 +13,7 @@ const drillDown: Link = {
   url: `/d/${SIGNATURE_UID}/?var-target=\${__data.fields.target}&var-signature=\${__data.fields.signature}&\${datasource:queryparam}&${SCOPE_PARAMS}&\${__url_time_range}`,
 };
 
-export function overview(): object {
+export function overview(): Dashboard {
   return dashboard({
     uid: 'pprof-exporter-overview',
     title: 'pprof-exporter: Go goroutine leaks',

@@ -1,6 +1,8 @@
 // "What is this one stack signature doing, and is it a leak?"
 import { OTHER } from '../metrics/catalog.js';
-import { dashboard, exporterUrlVar, queryVar, SCOPE, scopeVars, stackPageLink, stackPageUrl, table, timeseries, withLocation } from './builder.js';
+import { dashboard, exporterUrlVar, headerLink, queryVar, SCOPE, scopeVars, stackPageLink, stackPageUrl, table, timeseries, withLocation } from './builder.js';
+
+import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 
 export const SIGNATURE_UID = 'pprof-exporter-signature';
 
@@ -8,7 +10,7 @@ const S = `${SCOPE},target="$target",signature="$signature"`;
 // The exporter's page with the signature's full stack.
 const STACK_URL = stackPageUrl('${target}', '${signature}');
 
-export function signature(): object {
+export function signature(): Dashboard {
   return dashboard({
     uid: SIGNATURE_UID,
     title: 'pprof-exporter: signature drill-down',
@@ -20,11 +22,7 @@ export function signature(): object {
       queryVar('signature', 'Signature', `label_values(pprof_goroutines{${SCOPE},target="$target",signature!="${OTHER}"}, signature)`, false),
       exporterUrlVar,
     ],
-    links: [{
-      type: 'link', title: 'Full stack on the exporter', url: STACK_URL,
-      tooltip: 'The exporter\'s page for this signature, with its full stack',
-      icon: 'external link', targetBlank: true, includeVars: false, keepTime: false, asDropdown: false, tags: [],
-    }],
+    links: [headerLink({ title: 'Full stack on the exporter', url: STACK_URL, tooltip: 'The exporter\'s page for this signature, with its full stack' })],
     panels: [
       [
         table({
