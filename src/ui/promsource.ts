@@ -21,6 +21,8 @@ export interface PromSourceOptions {
   stepSeconds: number;
   /** Points of history per series (the window is step × points). */
   points: number;
+  /** Unix seconds of "now"; the bench sets it to where its backfilled data ends. */
+  now?: () => number;
 }
 
 /** Targets listed at most; the rest are left off (and said so in the API's `truncated`). */
@@ -52,8 +54,10 @@ interface Status {
 
 export class PromSource implements HistorySource {
   private readonly p: Prometheus;
+  private readonly nowS: () => number;
   constructor(private readonly o: PromSourceOptions) {
     this.p = o.prometheus;
+    this.nowS = o.now ?? (() => Date.now() / 1000);
   }
 
   get store(): StoreInfo {
@@ -74,7 +78,7 @@ export class PromSource implements HistorySource {
 
   async find(name: string): Promise<TargetRef | undefined> {
     if (name.length > 1024) return undefined;
-    const r = await this.p.instant(`count(last_over_time(${selector('pprof_exporter_scrape_success', { target: name })}[${this.w}]))`, nowS());
+    const r = await this.p.instant(`count(last_over_time(${selector('pprof_exporter_scrape_success', { target: name })}[${this.w}]))`, this.nowS());
     return r.length > 0 ? this.ref(name) : undefined;
   }
 
@@ -127,7 +131,7 @@ export class PromSource implements HistorySource {
   }
 
   async targets(): Promise<TargetsView> {
-    const t = nowS();
+    const t = this.nowS();
     const st = await this.status(undefined, t);
     const counts = byTarget(await this.p.instant(`count by (target) (${selector('pprof_goroutines', {}, `target!="", signature!="${OTHER}"`)})`, t));
     return {
@@ -141,7 +145,7 @@ export class PromSource implements HistorySource {
   }
 
   async target(r: TargetRef): Promise<TargetView> {
-    const t = nowS();
+    const t = this.nowS();
     const st = (await this.status(r.name, t)).get(r.name) ?? { history: [] };
     const tracked = first(await this.p.instant(`count(${selector('pprof_goroutines', { target: r.name }, `signature!="${OTHER}"`)})`, t)) ?? 0;
     return this.view(r.name, st, t, tracked);
@@ -149,18 +153,24 @@ export class PromSource implements HistorySource {
 
   /** The index: per target its top rows by growth over the window, from instant queries over every target at once. */
   async index(top: number): Promise<IndexEntry[]> {
-    const t = nowS();
+    const t = this.nowS();
     const W = this.w;
     const g = selector('pprof_goroutines', {}, `target!="", signature!="${OTHER}"`);
     const growth = `((${g} - ${g} offset ${W}) or ${g})`;
     const chosen = `topk by (target) (${Math.max(1, Math.floor(top))}, ${growth})`;
-    const [st, grew, now, waits, leaked, counts] = await Promise.all([
+    const [st, grew, counts] = await Promise.all([
       this.status(undefined, t),
       this.p.instant(chosen, t),
-      this.p.instant(`${g} and on (target, signature) ${chosen}`, t),
-      this.p.instant(`max by (target, signature) (pprof_goroutine_wait_seconds_max{target!=""}) and on (target, signature) ${chosen}`, t),
-      this.p.instant(`max by (target, signature) (pprof_goroutines_leaked{target!=""}) and on (target, signature) ${chosen}`, t),
       this.p.instant(`count by (target) (${g})`, t),
+    ]);
+    // The rest only for the chosen rows: topk is the costly part, so it runs once; the ids are
+    // Prometheus' own 16-hex-digit labels, checked, at most top × MAX_TARGETS of them.
+    const ids = [...new Set(grew.map((s) => s.metric.signature ?? '').filter((id) => SIGNATURE_ID.test(id)))];
+    const set = `signature=~"${ids.join('|')}"`;
+    const [now, waits, leaked] = ids.length === 0 ? [[], [], []] : await Promise.all([
+      this.p.instant(selector('pprof_goroutines', {}, `target!="", ${set}`), t),
+      this.p.instant(`max by (target, signature) (${selector('pprof_goroutine_wait_seconds_max', {}, `target!="", ${set}`)})`, t),
+      this.p.instant(`max by (target, signature) (${selector('pprof_goroutines_leaked', {}, `target!="", ${set}`)})`, t),
     ]);
     const key = (m: Record<string, string>) => `${m.target}\u0000${m.signature}`;
     const nowOf = new Map(now.map((s) => [key(s.metric), s]));
@@ -194,7 +204,7 @@ export class PromSource implements HistorySource {
   }
 
   async rows(r: TargetRef, sort: SortBy): Promise<SignatureRow[]> {
-    return (await this.rowsAt(r, sort, nowS())).rows;
+    return (await this.rowsAt(r, sort, this.nowS())).rows;
   }
 
   private async rowsAt(r: TargetRef, sort: SortBy, t: number) {
@@ -230,7 +240,7 @@ export class PromSource implements HistorySource {
   }
 
   async signatures(r: TargetRef, sort: SortBy, limit: number): Promise<SignaturesView> {
-    const t = nowS();
+    const t = this.nowS();
     const { rows, status } = await this.rowsAt(r, sort, t);
     return {
       target: r.name, at: iso(status?.at), goroutines: status?.goroutines ?? null, droppedSignatures: 0, sort,
@@ -240,7 +250,7 @@ export class PromSource implements HistorySource {
 
   async signature(r: TargetRef, id: string): Promise<SignatureView | undefined> {
     if (!SIGNATURE_ID.test(id)) return undefined;
-    const t = nowS();
+    const t = this.nowS();
     const sel = { target: r.name, signature: id };
     const [series, info, at, count, wait, leaked, st] = await Promise.all([
       this.p.range(`max by (function, blocked_on) (${selector('pprof_goroutines', sel)})`, t - this.windowSeconds, t, this.o.stepSeconds),
@@ -280,7 +290,7 @@ export class PromSource implements HistorySource {
   }
 
   async diff(r: TargetRef, minutes: number): Promise<TargetDiffView | undefined> {
-    const t = nowS();
+    const t = this.nowS();
     const then = t - minutes * 60;
     const sel = selector('pprof_goroutines', { target: r.name });
     const total = selector('go_goroutines', { target: r.name });
