@@ -190,6 +190,21 @@ describe('on-call pages from Prometheus, across an exporter restart', () => {
     expect(await row.locator('code.fn').textContent()).toBe('main.computeResult');
   });
 
+  it('the diff reaches back before the restart: the oldest scrape when none is that old, said so', async () => {
+    const res = await fetch(`${exporterUrl}/api/v1/targets/${encodeURIComponent(target)}/diff?minutes=60`);
+    expect(res.status).toBe(200);
+    const d = await res.json() as { base: { at: string; minutesBefore: number; requestedMinutes: number }; new: { at: string }; rows: { id: string; delta: number; function: string | null; frames: unknown[] }[] };
+    expect(Date.parse(d.base.at) / 1000).toBeLessThan(restartedAtS);
+    expect(d.base.requestedMinutes).toBe(60);
+    expect(d.base.minutesBefore).toBeLessThan(60);
+    const leak = d.rows.find((r) => r.id === id);
+    expect(leak?.delta).toBeGreaterThan(0);
+    expect(leak?.function).toBe('main.computeResult');
+    expect(leak?.frames.length).toBeGreaterThan(0);
+    await page.goto(`${exporterUrl}/targets/${encodeURIComponent(target)}/diff?minutes=60`);
+    expect(await page.locator('.warn').first().textContent()).toMatch(/The oldest scrape Prometheus has is .* old, not 60 min\./);
+  });
+
   it('another replica that may not reach the target shows the same history, and "Now" is refused without a fetch', async () => {
     const prom = new Prometheus({ url: promUrl, http: { followRedirects: true }, timeoutSeconds: 5 });
     const other = await startExporterWith(prom, { allowed_targets: ['10.0.0.0/8'] });

@@ -234,11 +234,12 @@ export function targetDiffPage(d: TargetDiffView | undefined, target: string, mi
 <h1>What changed on ${target}</h1>${picker}<p>No successful scrape recorded yet.</p>`, o);
   }
   const before = d.base.minutesBefore;
+  const fromProm = (d.base.source as string) === 'prometheus';
   return page(`What changed on ${target}`, html`<p><a href="/">← all targets</a> · <a href="${base}">${target}</a></p>
 <h1>What changed on ${target}</h1>
 ${picker}
-<p class="facts">Now (<time datetime="${d.new.at}">${d.new.at}</time>) against the snapshot of <time datetime="${d.base.at}">${d.base.at}</time>, ${span(before * 60)} before.
-${before + 1 / 60 < minutes ? html`<span class="warn">The oldest snapshot kept is ${span(before * 60)} old, not ${minutes} min.</span>` : ''}</p>
+<p class="facts">Now (<time datetime="${d.new.at}">${d.new.at}</time>) against the ${fromProm ? 'scrape' : 'snapshot'} of <time datetime="${d.base.at}">${d.base.at}</time>, ${span(before * 60)} before.
+${before + 1 / 60 < minutes ? html`<span class="warn">The oldest ${fromProm ? 'scrape Prometheus has' : 'snapshot kept'} is ${span(before * 60)} old, not ${minutes} min.</span>` : ''}</p>
 ${diffTable(d)}
 <h2>Reproduce by hand</h2>
 ${command('cmd-save', 'Save the profile now, and again later:', d.commands.save)}

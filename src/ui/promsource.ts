@@ -294,7 +294,7 @@ export class PromSource implements HistorySource {
     const then = t - minutes * 60;
     const sel = selector('pprof_goroutines', { target: r.name });
     const total = selector('go_goroutines', { target: r.name });
-    const [nowCounts, baseCounts, nowTotal, baseTotal, nowAt, baseAt, info] = await Promise.all([
+    let [nowCounts, baseCounts, nowTotal, baseTotal, nowAt, baseAt, info] = await Promise.all([
       this.p.instant(`max by (signature) (${sel})`, t),
       this.p.instant(`max by (signature) (${sel})`, then),
       this.p.instant(`max(${total})`, t),
@@ -303,8 +303,17 @@ export class PromSource implements HistorySource {
       this.p.instant(`max(timestamp(${total}))`, then),
       this.p.instant(`last_over_time(${selector('pprof_goroutine_signature_info', { target: r.name })}[${Math.round(minutes * 60 + 300)}s])`, t),
     ]);
-    const [na, ba] = [first(nowAt), first(baseAt)];
-    if (na === undefined || ba === undefined) return undefined;
+    const na = first(nowAt);
+    let ba = first(baseAt);
+    if (na === undefined) return undefined;
+    if (ba === undefined) {
+      // Nothing that long ago: the oldest scrape since then (the page says how far back it is).
+      const step = Math.max(this.o.stepSeconds, Math.ceil((minutes * 60) / 500));
+      const oldest = await this.p.range(`max(timestamp(${total}))`, then, t, step);
+      ba = oldest[0]?.values[0]?.[1];
+      if (ba === undefined || ba >= na) return undefined;
+      [baseCounts, baseTotal] = await Promise.all([this.p.instant(`max by (signature) (${sel})`, ba), this.p.instant(`max(${total})`, ba)]);
+    }
     const side = (series: Series[], tot: Series[]): DiffSide => {
       const counts = new Map<string, number>();
       let other = 0;
