@@ -10,6 +10,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
+import bcrypt from 'bcryptjs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AddressInfo } from 'node:net';
@@ -275,6 +276,48 @@ describe('a Prometheus that is down, slow or refusing', () => {
       expect((await fetch(`${p.e.url}/-/healthy`)).status).toBe(200);
     } finally {
       await p.close();
+    }
+  });
+});
+
+describe('reaching a Prometheus behind basic auth, with the password in a file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pprof-promauth-'));
+  let prometheus: Proc;
+  let promUrl: string;
+
+  beforeAll(async () => {
+    writeFileSync(join(dir, 'web.yml'), stringify({ basic_auth_users: { oncall: bcrypt.hashSync('s3cret-pass', 4) } }));
+    writeFileSync(join(dir, 'prometheus.yml'), stringify({ global: { scrape_interval: '1m' } }));
+    writeFileSync(join(dir, 'right'), 's3cret-pass\n');
+    writeFileSync(join(dir, 'wrong'), 'guess\n');
+    const port = await freePort();
+    promUrl = `http://127.0.0.1:${port}`;
+    // /-/ready is behind the same auth: unauthenticated, a ready Prometheus answers 401.
+    prometheus = await startProc(inject('prometheus3'), [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`, `--web.config.file=${join(dir, 'web.yml')}`], `${promUrl}/-/healthy`, join(dir, 'prometheus.log'), 401);
+    const auth = { authorization: `Basic ${Buffer.from('oncall:s3cret-pass').toString('base64')}` };
+    await until('Prometheus ready', async () => ((await fetch(`${promUrl}/-/ready`, { headers: auth })).ok ? true : undefined));
+  });
+  afterAll(async () => { await prometheus?.stop(); });
+
+  it('queries with basic_auth.password_file, and a wrong password is one clear 401, the password not echoed', async () => {
+    for (const [file, status] of [['right', 200], ['wrong', 502]] as const) {
+      const prom = new Prometheus({ url: promUrl, http: { followRedirects: true, basicAuth: { username: 'oncall', passwordFile: join(dir, file) } }, timeoutSeconds: 5 });
+      const e = await startExporterWith(prom, {});
+      try {
+        const res = await fetch(`${e.url}/api/v1/targets`);
+        const body = await res.text();
+        expect(res.status, body).toBe(status);
+        if (status === 200) expect(JSON.parse(body)).toMatchObject({ limits: { store: 'prometheus' }, targets: [] });
+        else {
+          expect(JSON.parse(body)).toMatchObject({ code: 'PROMETHEUS_HTTP_ERROR' });
+          expect(JSON.parse(body).error).toMatch(/answered HTTP 401/);
+          expect(body).not.toContain('guess');
+        }
+      } finally {
+        await e.close();
+        await prom.close();
+      }
     }
   });
 });
