@@ -116,7 +116,7 @@ function targetSection(t: TargetView, rows: SignatureRow[], more: number | undef
   const base = `/targets/${encodeURIComponent(t.name)}`;
   return html`<section class="target" id="target-${t.name}" data-target="${t.name}">
 <h2><a href="${base}">${t.name}</a> ${statusBadge(t)}</h2>
-<p class="facts"><a href="${t.url}/debug/pprof/">${t.url}</a>
+<p class="facts">${t.url ? html`<a href="${t.url}/debug/pprof/">${t.url}</a>` : html`<span class="muted">address not known here</span>`}
 ${s ? html` · last scrape <time datetime="${s.at}">${ago(s.ageSeconds)}</time> (${s.durationSeconds.toFixed(2)} s)` : ''}
 ${s?.goroutines !== null && s?.goroutines !== undefined ? html` · <strong>${s.goroutines}</strong> goroutines ${sparkline(t.history.goroutines)}` : ''}
 ${s?.signatures !== null && s?.signatures !== undefined ? html` · ${s.signatures} signatures` : ''}
