@@ -281,7 +281,7 @@ export class PromSource implements HistorySource {
       frames: stack.frames, moreFrames: stack.more,
       wait: status?.debug2At === undefined ? null : {
         at: iso(status.debug2At), ageSeconds: Math.max(0, t - status.debug2At), maxWaitSeconds: first(wait) ?? null,
-        // Per-signature wait reasons and creators are not exported as series: "Now" reads them live.
+        // Per-signature wait reasons and creators are not exported as series (only the debug=2 dump has them).
         reasons: [], createdBy: [],
       },
       leaked: status?.leakAt === undefined ? null : { at: iso(status.leakAt), goroutines: first(leaked) ?? 0 },
