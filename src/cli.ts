@@ -2,7 +2,10 @@
 // Command line: Prometheus exporter flag conventions, then start the server.
 import { parseArgs } from 'node:util';
 import type { AddressInfo } from 'node:net';
-import { loadConfig } from './config/config.js';
+import { loadConfig, loadHttpConfig, type HttpConfig } from './config/config.js';
+import { parseDuration } from './config/duration.js';
+import { Prometheus } from './ui/promql.js';
+import { PromSource } from './ui/promsource.js';
 import { Exporter } from './exporter.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from './log.js';
 import { createApp, createServer, TELEMETRY_PATH } from './server.js';
@@ -19,6 +22,10 @@ const FLAGS = {
   'config.file': { type: 'string', default: 'pprof-exporter.yml' },
   'config.check': { type: 'boolean', default: false },
   'log.level': { type: 'string', default: 'info' },
+  'prometheus.url': { type: 'string', default: '' },
+  'prometheus.http-config.file': { type: 'string', default: '' },
+  'prometheus.timeout': { type: 'string', default: '10s' },
+  'prometheus.step': { type: 'string', default: '15s' },
   help: { type: 'boolean', short: 'h', default: false },
   version: { type: 'boolean', default: false },
 } as const;
@@ -45,6 +52,19 @@ Flags:
                              result and exit (0 valid, 1 invalid).
       --log.level=info       Only log messages at or above this level:
                              ${LOG_LEVELS.join(', ')}.
+      --prometheus.url=""    Prometheus (HTTP API base URL) the on-call
+                             pages and JSON API read counts, history and
+                             stacks from, every target it has included;
+                             unset: the exporter's own memory.
+      --prometheus.http-config.file=""
+                             Prometheus http_config (basic_auth,
+                             authorization, tls_config, proxy_url) for
+                             querying that Prometheus.
+      --prometheus.timeout=10s
+                             Deadline of one query to Prometheus.
+      --prometheus.step=15s  Resolution of the history read from
+                             Prometheus (its scrape interval); the pages
+                             show 120 steps.
 
 Endpoints: <telemetry-path> (scrapes every target now), /probe?target=&module=
 (one target, for Prometheus' multi-target relabelling), / (landing page),
@@ -59,6 +79,41 @@ export function parseListenAddress(addr: string): { host: string | undefined; po
   }
   const host = m[1] ?? m[2];
   return { host: host === '' ? undefined : host, port };
+}
+
+/** Points of history the pages show from Prometheus, like the in-memory ring's 120. */
+export const PROMETHEUS_POINTS = 120;
+
+interface PrometheusFlags { url: string; http: HttpConfig; timeoutSeconds: number; stepSeconds: number; }
+
+async function prometheusFlags(v: Record<string, string | boolean>): Promise<PrometheusFlags | undefined> {
+  const raw = String(v['prometheus.url']);
+  const httpFile = String(v['prometheus.http-config.file']);
+  if (!raw) {
+    if (httpFile) throw new Error('--prometheus.http-config.file needs --prometheus.url');
+    return undefined;
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`invalid --prometheus.url "${raw}": want an absolute URL like http://prometheus:9090`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`invalid --prometheus.url "${raw}": scheme must be http or https`);
+  if (url.username || url.password) throw new Error('invalid --prometheus.url: must not contain credentials (use --prometheus.http-config.file)');
+  if (url.search || url.hash) throw new Error(`invalid --prometheus.url "${raw}": must not contain a query string or fragment`);
+  const seconds = (flag: string, max: number) => {
+    let s: number;
+    try {
+      s = parseDuration(String(v[flag]));
+    } catch (err) {
+      throw new Error(`invalid --${flag}: ${(err as Error).message}`);
+    }
+    if (!(s > 0) || s > max) throw new Error(`--${flag} must be greater than 0 and at most ${max} s, got "${String(v[flag])}"`);
+    return s;
+  };
+  const http = httpFile ? await loadHttpConfig(httpFile) : { followRedirects: true };
+  return { url: url.href.replace(/\/+$/, ''), http, timeoutSeconds: seconds('prometheus.timeout', 300), stepSeconds: seconds('prometheus.step', 3600) };
 }
 
 function usageError(message: string): never {
@@ -105,6 +160,13 @@ async function main(argv: string[]): Promise<void> {
   const telemetryPath = values['web.telemetry-path'];
   if (!telemetryPath.startsWith('/')) usageError(`--web.telemetry-path must start with "/", got "${telemetryPath}"`);
 
+  let prometheus: PrometheusFlags | undefined;
+  try {
+    prometheus = await prometheusFlags(values);
+  } catch (err) {
+    usageError((err as Error).message);
+  }
+
   const logger = createLogger(level);
   let exporter: Exporter;
   try {
@@ -125,7 +187,15 @@ async function main(argv: string[]): Promise<void> {
     }
   }
   const web = webFile?.current;
-  const server = createServer(createApp(exporter, { telemetryPath, web: () => webFile?.current, reload: reloadAll }), web);
+  let history: PromSource | undefined;
+  if (prometheus) {
+    const client = new Prometheus({ url: prometheus.url, http: prometheus.http, timeoutSeconds: prometheus.timeoutSeconds });
+    exporter.addRegistry(client.registry);
+    history = new PromSource({ prometheus: client, config: () => exporter.config, stepSeconds: prometheus.stepSeconds, points: PROMETHEUS_POINTS });
+    // The pages read Prometheus: scraping the targets when nobody scrapes /metrics would feed nothing.
+    await exporter.web.stop();
+  }
+  const server = createServer(createApp(exporter, { telemetryPath, web: () => webFile?.current, reload: reloadAll, ...(history && { history }) }), web);
 
   // Both files, each on its own: a refused web config keeps the running one and does not hold
   // back a good main config (TLS cannot be switched on or off without a restart).
@@ -148,7 +218,7 @@ async function main(argv: string[]): Promise<void> {
   server.on('listening', () => {
     const a = server.address() as AddressInfo;
     const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-    logger.info({ address: `${host}:${a.port}`, version: VERSION, config: configFile, targets: exporter.config.targets.length, tls: Boolean(web?.tls), basic_auth: Boolean(web?.auth) }, 'listening');
+    logger.info({ address: `${host}:${a.port}`, version: VERSION, config: configFile, targets: exporter.config.targets.length, tls: Boolean(web?.tls), basic_auth: Boolean(web?.auth), history: prometheus ? prometheus.url : 'memory' }, 'listening');
   });
 
   process.on('SIGHUP', () => {

@@ -2,14 +2,17 @@
 // counters, and how a scrape of /metrics turns into one pass over all targets.
 import { createHash } from 'node:crypto';
 import { Registry } from 'prom-client';
-import { loadConfig, type Config, type TargetConfig } from './config/config.js';
+import { DEFAULT_MODULE, loadConfig, type Config, type TargetConfig } from './config/config.js';
 import type { ScrapeContext, SourceResult } from './sources/harness.js';
 import { scrapeTarget, sourceResults, type TargetResult } from './sources/target.js';
 import { BackgroundSampler } from './sources/background.js';
 import { ErrorCounts, ProbeCounts, createProcessRegistry, renderTargets } from './metrics/render.js';
 import { Allowlist, systemResolver, type Resolver } from './http/allowlist.js';
 import { ClientCache } from './http/client.js';
-import { moduleLabel, probe, ProbedTargets, type ProbeAnswer } from './probe.js';
+import { moduleLabel, parseProbeTarget, probe, probeTarget, ProbeError, ProbedTargets, type ProbeAnswer } from './probe.js';
+import { TargetDenied } from './http/allowlist.js';
+import type { Registry as PromRegistry } from 'prom-client';
+import type { GoroutineData } from './sources/goroutine.js';
 import type { Logger } from './log.js';
 import { WebState } from './ui/state.js';
 import { summarizer } from './sources/offthread.js';
@@ -44,6 +47,8 @@ export class Exporter {
   private readonly process = createProcessRegistry();
   private readonly probed = new ProbedTargets();
   private probesInFlight = 0;
+  /** More series for /metrics (the Prometheus client's query counter). */
+  private readonly extra: PromRegistry[] = [];
   readonly background: BackgroundSampler;
   /** Decodes profiles and uploads off the event loop, within one inflate budget. */
   readonly summarizer = summarizer();
@@ -179,6 +184,47 @@ export class Exporter {
     }
   }
 
+  addRegistry(r: PromRegistry): void {
+    this.extra.push(r);
+  }
+
+  /**
+   * The goroutine profile of one target fetched now, for a page's "Now": a
+   * configured target by name, else the name as a /probe target with that
+   * module, the allowlist checked before any connection (as for /probe).
+   */
+  async live(name: string, moduleName = DEFAULT_MODULE): Promise<{ target: string; atMs: number; data?: GoroutineData; error?: string; denied?: boolean }> {
+    const config = this.config;
+    const atMs = Date.now();
+    let target = config.targets.find((t) => t.name === name);
+    if (!target) {
+      const m = Object.hasOwn(config.modules, moduleName) ? config.modules[moduleName] : undefined;
+      if (!m) return { target: name, atMs, error: `unknown module ${JSON.stringify(moduleName.slice(0, 100))}` };
+      try {
+        const url = parseProbeTarget(name);
+        await this.allowlist.resolve(url.hostname, this.resolver);
+        target = probeTarget(m, url.origin);
+      } catch (err) {
+        if (err instanceof ProbeError) return { target: name, atMs, error: err.message };
+        if (err instanceof TargetDenied && !err.unresolved) return { target: name, atMs, denied: true, error: `target not allowed: ${err.message}` };
+        if (!(err instanceof TargetDenied)) throw err;
+        target = probeTarget(m, parseProbeTarget(name).origin); // unresolved: the fetch says so
+      }
+    }
+    if (this.probesInFlight >= config.maxConcurrentProbes) {
+      return { target: name, atMs, error: `too many concurrent probes (max_concurrent_probes: ${config.maxConcurrentProbes}), retry later` };
+    }
+    this.probesInFlight++;
+    try {
+      const t = { ...target, sources: ['goroutine' as const] };
+      const r = await scrapeTarget(t, this.context(t, performance.now() + config.global.scrapeTimeoutSeconds * 1000));
+      const g = r.goroutine;
+      return g?.error ? { target: name, atMs, error: g.error.message } : { target: name, atMs, ...(g?.data && { data: g.data }) };
+    } finally {
+      this.probesInFlight--;
+    }
+  }
+
   /** One /metrics body: every target scraped now, plus the process' own metrics. */
   async metrics(timeoutHeader: string | undefined): Promise<{ contentType: string; body: string }> {
     const results = await this.scrapeAll(scrapeTimeoutSeconds(timeoutHeader, this.config));
@@ -188,7 +234,7 @@ export class Exporter {
     this.probes.render(perScrape, {
       inFlight: this.probesInFlight, max: this.config.maxConcurrentProbes, tracked: this.probed.size,
     });
-    const merged = Registry.merge([this.process.registry, perScrape]);
+    const merged = Registry.merge([this.process.registry, ...this.extra, perScrape]);
     return { contentType: merged.contentType, body: await merged.metrics() };
   }
 

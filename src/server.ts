@@ -8,6 +8,7 @@ import express, { type Express } from 'express';
 import type { Exporter } from './exporter.js';
 import type { WebConfig } from './config/webconfig.js';
 import { webRouter } from './ui/router.js';
+import type { HistorySource } from './ui/source.js';
 import { printableText } from './printable.js';
 import { AuthBusy } from './authlimit.js';
 
@@ -19,6 +20,8 @@ export interface AppOptions {
   web?: () => WebConfig | undefined;
   /** What POST /-/reload does; by default the exporter's config reload. */
   reload?: () => Promise<{ changed: boolean }>;
+  /** Where the on-call pages read their figures; by default the exporter's memory. */
+  history?: HistorySource;
 }
 
 export function createApp(exporter: Exporter, opts: AppOptions = {}): Express {
@@ -80,7 +83,7 @@ export function createApp(exporter: Exporter, opts: AppOptions = {}): Express {
   });
   // Like Prometheus: a GET of an action is a mistake worth naming, not a 404.
   app.all('/-/reload', methodNotAllowed('POST'));
-  app.use(webRouter(exporter, { telemetryPath }));
+  app.use(webRouter(exporter, { telemetryPath }, opts.history));
   app.use((_req, res) => {
     res.status(404).type('text').send('404 page not found\n');
   });

@@ -42,6 +42,23 @@ describe('pprof-exporter command', () => {
     expect(run('--log.level=loud').stderr).toContain('--log.level must be one of debug, info, warn, error, got "loud"');
   });
 
+  it('rejects bad --prometheus.* flags with exit 2, naming the flag', () => {
+    const http = join(dir, 'prometheus-http.yml');
+    writeFileSync(http, 'basic_auth:\n  username: oncall\n  password: inline\n');
+    for (const [args, message] of [
+      [['--prometheus.url=prometheus:9090'], 'invalid --prometheus.url "prometheus:9090": scheme must be http or https'],
+      [['--prometheus.url=http://u:p@prometheus:9090'], 'invalid --prometheus.url: must not contain credentials (use --prometheus.http-config.file)'],
+      [['--prometheus.url=http://p:9090', '--prometheus.step=0'], '--prometheus.step must be greater than 0 and at most 3600 s, got "0"'],
+      [['--prometheus.url=http://p:9090', '--prometheus.timeout=soon'], 'invalid --prometheus.timeout: invalid duration "soon"'],
+      [['--prometheus.http-config.file=x.yml'], '--prometheus.http-config.file needs --prometheus.url'],
+      [['--prometheus.url=http://p:9090', `--prometheus.http-config.file=${http}`], `${http}: basic_auth.password: unknown key`],
+    ] as const) {
+      const r = run(...args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(message);
+    }
+  });
+
   it('--config.check exits 0 on a valid file and 1 with the message on an invalid one', () => {
     const good = join(dir, 'good.yml');
     writeFileSync(good, 'targets:\n  - name: checkout\n    url: http://127.0.0.1:6060\n');

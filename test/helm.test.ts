@@ -12,6 +12,7 @@ import { parse, parseAllDocuments, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RULES_FILE } from '../src/alerts/generate.js';
 import { loadWebConfig } from '../src/config/webconfig.js';
+import { loadHttpConfig } from '../src/config/config.js';
 import { startServer, type TestServer } from './helpers/http.js';
 import { freePort, startProc, type Proc } from './helpers/procs.js';
 
@@ -82,6 +83,10 @@ const ALL = {
     targets: [{ name: 'checkout', url: 'http://checkout.shop.svc:6060', timeout: '5s' }],
   },
   webConfig: { config: { basic_auth_users: { prometheus: '$2y$10$mDwo.lAisC94iLAyP81MCesa29IzH37oigHC/42V2pdJlUprsJPze' } } },
+  prometheus: {
+    url: 'http://prometheus-operated.monitoring.svc:9090', timeout: '20s',
+    httpConfig: { basic_auth: { username: 'oncall', password_file: '/etc/pprof-secrets/prometheus-password' }, tls_config: { ca_file: '/etc/pprof-secrets/ca.crt' } },
+  },
   extraVolumes: [{ name: 'pprof-secrets', secret: { secretName: 'pprof-secrets' } }],
   extraVolumeMounts: [{ name: 'pprof-secrets', mountPath: '/etc/pprof-secrets', readOnly: true }],
   scrapeConfig: {
@@ -183,6 +188,31 @@ describe('Helm chart', () => {
     const web = join(tmp, 'rendered-web.yml');
     writeFileSync(web, one(render(['-f', allValues]), 'Secret').stringData['web-config.yml']);
     await expect(loadWebConfig(web)).resolves.toMatchObject({ file: web });
+  });
+
+  it('prometheus.url points the on-call pages at Prometheus, with an http_config file the exporter accepts', async () => {
+    expect(container(render()).args.filter((a: string) => a.startsWith('--prometheus.'))).toEqual([]);
+    const docs = render(['-f', allValues]);
+    expect(container(docs).args.filter((a: string) => a.startsWith('--prometheus.'))).toEqual([
+      '--prometheus.url=http://prometheus-operated.monitoring.svc:9090',
+      // The history's resolution is the probes' interval unless set.
+      '--prometheus.step=30s',
+      '--prometheus.timeout=20s',
+      '--prometheus.http-config.file=/etc/pprof-exporter/config/prometheus-http-config.yml',
+    ]);
+    const text = one(docs, 'ConfigMap', 'pprof-exporter').data['prometheus-http-config.yml'];
+    expect(parse(text)).toEqual(ALL.prometheus.httpConfig);
+    const file = join(tmp, 'rendered-prometheus-http.yml');
+    writeFileSync(file, text);
+    await expect(loadHttpConfig(file)).resolves.toMatchObject({
+      basicAuth: { username: 'oncall', passwordFile: '/etc/pprof-secrets/prometheus-password' }, tls: { caFile: '/etc/pprof-secrets/ca.crt' },
+    });
+    const step = container(render(['--set', 'prometheus.url=http://p:9090', '--set', 'prometheus.step=15s']));
+    expect(step.args).toContain('--prometheus.step=15s');
+    expect(step.args.some((a: string) => a.startsWith('--prometheus.http-config.file'))).toBe(false);
+    const bad = helm('template', 'x', CHART, '--set', 'prometheus.url=prometheus:9090');
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain('/prometheus/url');
   });
 
   it('renders the PrometheusRule from alerts/pprof-exporter.rules.yml, also from the packaged chart', () => {

@@ -550,3 +550,36 @@ export async function loadConfig(path: string): Promise<Config> {
   }
   return parseConfig(text, path);
 }
+
+/**
+ * A file holding one Prometheus http_config (basic_auth, authorization,
+ * tls_config, proxy_url, follow_redirects), as promtool's --http.config.file
+ * takes: how the exporter talks to --prometheus.url.
+ */
+export function parseHttpConfig(text: string, fileName: string): HttpConfig {
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const fail = (message: string): never => {
+    throw new ConfigError(`${fileName}: ${message}`);
+  };
+  if (doc.errors[0]) fail(`YAML: ${doc.errors[0].message.split('\n')[0]}`);
+  const data = doc.toJS() as unknown;
+  const r = httpConfig.safeParse(data ?? {});
+  if (!r.success) {
+    const iss = r.error.issues[0]!;
+    const path = iss.code === 'unrecognized_keys' ? [...iss.path, iss.keys[0]!] : iss.path;
+    fail(`${path.length > 0 ? `${formatPath(path as Path)}: ` : ''}${iss.message}`);
+  }
+  const problem = checkHttp([], r.data)[0];
+  if (problem) fail(`${formatPath(problem.path)}: ${problem.message}`);
+  return httpOf(r.data);
+}
+
+export async function loadHttpConfig(path: string): Promise<HttpConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`${path}: cannot read http config file: ${fileErrorReason(e)}`, { cause: e });
+  }
+  return parseHttpConfig(text, path);
+}

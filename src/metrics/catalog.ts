@@ -89,6 +89,8 @@ export const METRICS = {
     'Configured max_concurrent_probes; probes beyond it are answered 503.'),
   probedTargets: def('pprof_exporter_probed_targets', 'gauge', [],
     'Probed targets whose background sources (goroutine_debug2, goroutineleak) are being sampled; at most 1000, further targets get none.'),
+  prometheusQueries: def('pprof_exporter_prometheus_queries_total', 'counter', ['result'],
+    'With --prometheus.url: queries the on-call pages and API sent to Prometheus, by result: success, timeout (over --prometheus.timeout), unreachable, http_error, bad_response, query_error (Prometheus refused the query) or too_large (over the answer\'s size or series cap).'),
   buildInfo: def('pprof_exporter_build_info', 'gauge', ['version', 'nodejs'],
     'A metric with a constant 1 value labelled by the version of pprof-exporter and of Node.js it runs on.'),
 } as const satisfies Record<string, MetricDef>;

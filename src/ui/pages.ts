@@ -5,6 +5,8 @@ import { VERSION } from '../version.js';
 import { html, type Html } from './html.js';
 import { chart, sparkline } from './svg.js';
 import type { DiffView, DiffViewRow, SignatureRow, SignatureView, TargetDiffView, TargetView, UploadDiffView } from './views.js';
+import type { StoreInfo } from './source.js';
+import type { LiveView } from './router.js';
 
 export const DIFF_MINUTES = [5, 15, 60] as const;
 
@@ -114,7 +116,7 @@ function targetSection(t: TargetView, rows: SignatureRow[], more: number | undef
   const base = `/targets/${encodeURIComponent(t.name)}`;
   return html`<section class="target" id="target-${t.name}" data-target="${t.name}">
 <h2><a href="${base}">${t.name}</a> ${statusBadge(t)}</h2>
-<p class="facts"><a href="${t.url}/debug/pprof/">${t.url}</a>
+<p class="facts">${t.url ? html`<a href="${t.url}/debug/pprof/">${t.url}</a>` : html`<span class="muted">address not known here</span>`}
 ${s ? html` · last scrape <time datetime="${s.at}">${ago(s.ageSeconds)}</time> (${s.durationSeconds.toFixed(2)} s)` : ''}
 ${s?.goroutines !== null && s?.goroutines !== undefined ? html` · <strong>${s.goroutines}</strong> goroutines ${sparkline(t.history.goroutines)}` : ''}
 ${s?.signatures !== null && s?.signatures !== undefined ? html` · ${s.signatures} signatures` : ''}
@@ -128,11 +130,20 @@ ${signatureTable(t.name, rows)}
 </section>`;
 }
 
-export function indexPage(targets: { view: TargetView; rows: SignatureRow[]; tracked: number }[], o: PageOptions & { idleScrapeSeconds: number; points: number }): string {
+function historyNote(store: StoreInfo, o: PageOptions & { idleScrapeSeconds: number }): Html {
+  if (store.kind === 'prometheus') {
+    return html`<p class="muted" id="store">Per target, the signatures that grew most over the last ${span(store.stepSeconds * store.points)}, then the largest.
+Every figure comes from <a href="${store.url}">Prometheus</a> (range queries at ${span(store.stepSeconds)} resolution), so the history survives exporter restarts;
+targets are named by their <code>target</code> label, probed ones included.</p>`;
+  }
+  return html`<p class="muted" id="store">Per target, the signatures that grew most over the last ${store.points} scrapes, then the largest. History comes from every scrape of
+<a href="${o.telemetryPath}">${o.telemetryPath}</a>; when nothing scrapes it for ${o.idleScrapeSeconds} s, the exporter scrapes its targets itself.</p>`;
+}
+
+export function indexPage(targets: { view: TargetView; rows: SignatureRow[]; tracked: number }[], o: PageOptions & { idleScrapeSeconds: number; store: StoreInfo }): string {
   return page('Targets', html`<h1>Which stacks grow</h1>
-<p class="muted">Per target, the signatures that grew most over the last ${o.points} scrapes, then the largest. History comes from every scrape of
-<a href="${o.telemetryPath}">${o.telemetryPath}</a>; when nothing scrapes it for ${o.idleScrapeSeconds} s, the exporter scrapes its targets itself.</p>
-${targets.length === 0 ? html`<p>No targets configured.</p>` : targets.map((t) => targetSection(t.view, t.rows, t.tracked))}`, o);
+${historyNote(o.store, o)}
+${targets.length === 0 ? html`<p>${o.store.kind === 'prometheus' ? 'Prometheus has no pprof series of any target yet.' : 'No targets configured.'}</p>` : targets.map((t) => targetSection(t.view, t.rows, t.tracked))}`, o);
 }
 
 export function targetPage(t: TargetView, rows: SignatureRow[], sort: string, o: PageOptions): string {
@@ -144,9 +155,27 @@ ${targetSection(t, rows, undefined)}`, o);
 
 // --- one signature --------------------------------------------------------
 
-export function signaturePage(v: SignatureView, nowS: number, o: PageOptions): string {
+/** The "Now" section: a fresh profile of the target, or why there is none. */
+function liveSection(v: SignatureView, live: LiveView | undefined, store: StoreInfo | undefined): Html {
+  const here = `/targets/${encodeURIComponent(v.target)}/signatures/${encodeURIComponent(v.id)}`;
+  const ask = html`<form method="get" action="${here}" class="inline-form" id="now-form"><input type="hidden" name="now" value="1"><button type="submit">Fetch ${v.target} now</button></form>`;
+  if (!live) {
+    return store?.kind === 'prometheus'
+      ? html`<h2>Now</h2><p class="muted">The figures above come from Prometheus. ${ask}</p>`
+      : html``;
+  }
+  if (live.error !== null) {
+    return html`<h2>Now</h2><p class="${live.denied ? 'warn' : 'error'}" id="now-error" role="alert">${live.denied ? 'Not fetched: ' : 'The fetch failed: '}${live.error}</p>${ask}`;
+  }
+  return html`<h2>Now</h2><p class="facts" id="now"><strong id="now-count">${live.count}</strong> goroutines of this signature
+out of ${live.goroutines} <span class="muted">(profile fetched <time datetime="${live.at}">${live.at}</time>)</span> ${ask}</p>
+${live.frames.length > 0 ? html`<details><summary>The full stack from that profile</summary>${frames(live.frames)}</details>` : ''}`;
+}
+
+export function signaturePage(v: SignatureView, nowS: number, o: PageOptions & { store?: StoreInfo }, live?: LiveView): string {
   const base = `/targets/${encodeURIComponent(v.target)}`;
   const w = v.wait;
+  const fromProm = o.store?.kind === 'prometheus';
   return page(`${v.function} on ${v.target}`, html`<p><a href="/">← all targets</a> · <a href="${base}">${v.target}</a></p>
 <h1><code class="fn" id="function">${v.function}</code></h1>
 <p class="facts">signature <code id="signature">${v.id}</code> on <strong>${v.target}</strong> · blocked on <code>${v.blockedOn}</code></p>
@@ -157,12 +186,14 @@ export function signaturePage(v: SignatureView, nowS: number, o: PageOptions): s
 <dt>Proven leaked</dt><dd>${v.leaked ? html`${leaked(v.leaked.goroutines)} <span class="muted">(goroutineleak profile of ${v.leaked.at})</span>` : html`<span class="muted">no goroutineleak profile (Go 1.26+)</span>`}</dd>
 <dt>Wait reasons</dt><dd>${w && w.reasons.length > 0 ? html`<ul class="inline">${w.reasons.map((r) => html`<li><code>${r.reason}</code>: ${r.goroutines}</li>`)}</ul>` : html`<span class="muted">—</span>`}</dd>
 <dt>Created by</dt><dd>${w && w.createdBy.length > 0 ? html`<ul class="created">${w.createdBy.map((c) => html`<li><code class="fn">${c.function}</code> <span class="loc">${c.file}:${c.line}</span> <span class="muted">(${c.goroutines} goroutines)</span></li>`)}</ul>` : html`<span class="muted">—</span>`}</dd>
-<dt>First seen</dt><dd>${v.firstSeen ?? '—'}</dd>
+<dt>First seen</dt><dd>${v.firstSeen ?? '—'}${fromProm && o.store?.kind === 'prometheus' ? html` <span class="muted">(within the last ${span(o.store.stepSeconds * o.store.points)})</span>` : ''}</dd>
 </dl>
-<h2>Goroutines over the last ${v.history.length} scrapes</h2>
+${liveSection(v, live, o.store)}
+<h2>Goroutines over the last ${v.history.length} ${fromProm ? 'steps' : 'scrapes'}</h2>
 ${chart(v.history, nowS)}
-<h2>Stack <span class="muted">(leaf first, as in a Go traceback)</span></h2>
+<h2>Stack <span class="muted">(leaf first, as in a Go traceback${fromProm ? '; from pprof_goroutine_signature_info' : ''})</span></h2>
 ${frames(v.frames)}
+${v.moreFrames > 0 ? html`<p class="muted" id="more-frames">… ${v.moreFrames} more frames, cut from the info series' stack label (“Fetch now” shows them all).</p>` : ''}
 <h2>Reproduce by hand</h2>
 ${command('cmd-debug2', 'These goroutines in the debug=2 dump (wait reasons, minutes, created by):', v.commands.debug2)}
 ${command('cmd-traces', 'Their stacks from the profile, with pprof:', v.commands.traces)}
@@ -203,11 +234,12 @@ export function targetDiffPage(d: TargetDiffView | undefined, target: string, mi
 <h1>What changed on ${target}</h1>${picker}<p>No successful scrape recorded yet.</p>`, o);
   }
   const before = d.base.minutesBefore;
+  const fromProm = (d.base.source as string) === 'prometheus';
   return page(`What changed on ${target}`, html`<p><a href="/">← all targets</a> · <a href="${base}">${target}</a></p>
 <h1>What changed on ${target}</h1>
 ${picker}
-<p class="facts">Now (<time datetime="${d.new.at}">${d.new.at}</time>) against the snapshot of <time datetime="${d.base.at}">${d.base.at}</time>, ${span(before * 60)} before.
-${before + 1 / 60 < minutes ? html`<span class="warn">The oldest snapshot kept is ${span(before * 60)} old, not ${minutes} min.</span>` : ''}</p>
+<p class="facts">Now (<time datetime="${d.new.at}">${d.new.at}</time>) against the ${fromProm ? 'scrape' : 'snapshot'} of <time datetime="${d.base.at}">${d.base.at}</time>, ${span(before * 60)} before.
+${before + 1 / 60 < minutes ? html`<span class="warn">The oldest ${fromProm ? 'scrape Prometheus has' : 'snapshot kept'} is ${span(before * 60)} old, not ${minutes} min.</span>` : ''}</p>
 ${diffTable(d)}
 <h2>Reproduce by hand</h2>
 ${command('cmd-save', 'Save the profile now, and again later:', d.commands.save)}
@@ -228,6 +260,10 @@ at most ${formatByteSize(o.maxProfileBytes)} each (max_profile_bytes). They are 
 <p id="upload-error" class="error" role="alert" hidden></p>
 ${diff && 'error' in diff ? html`<p class="error" role="alert">${diff.error}</p>` : ''}
 ${diff && 'd' in diff ? html`<h2>${describe(diff.d.base)} → ${describe(diff.d.new)}</h2>${diffTable(diff.d)}` : ''}`, o);
+}
+
+export function errorPage(title: string, message: string, o: PageOptions): string {
+  return page(title, html`<p><a href="/">← all targets</a></p><h1>${title}</h1><p class="error" role="alert" id="error">${message}</p>`, o);
 }
 
 export function notFoundPage(message: string, o: PageOptions): string {

@@ -1,12 +1,11 @@
 // The on-call pages and their JSON API, mounted by server.ts's createApp.
 import { readFileSync } from 'node:fs';
 import express, { type Request, type Response, type Router } from 'express';
-import { indexPage, notFoundPage, signaturePage, targetDiffPage, targetPage, uploadPage, type PageOptions } from './pages.js';
+import { errorPage, indexPage, notFoundPage, signaturePage, targetDiffPage, targetPage, uploadPage, type PageOptions } from './pages.js';
 import { readBody, UploadError } from './uploads.js';
-import {
-  findTarget, signatureRows, signaturesView, signatureView, targetDiffView, targetsView, targetView,
-  uploadDiffView, uploadView, type SortBy, type WebContext,
-} from './views.js';
+import { uploadDiffView, uploadView, type SortBy, type WebContext } from './views.js';
+import { MemorySource, type HistorySource } from './source.js';
+import { PrometheusError } from './promql.js';
 import { IDLE_SCRAPE_SECONDS } from './state.js';
 
 const STATIC: Record<string, { type: string; body: Buffer }> = Object.fromEntries(
@@ -46,50 +45,89 @@ function sendJson(res: Response, body: unknown, status = 200): void {
   res.status(status).set({ 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store' }).json(body);
 }
 
-export function webRouter(ctx: WebContext, o: PageOptions): Router {
+/** A page's "Now": the signature in a goroutine profile fetched this moment. */
+export interface LiveView {
+  at: string;
+  goroutines: number | null;
+  count: number | null;
+  frames: { function: string; file: string; line: number }[];
+  /** Why there is no count: not allowed (no fetch made), or the fetch failed. */
+  error: string | null;
+  denied: boolean;
+}
+
+async function liveView(ctx: WebContext, target: string, id: string, module: string | undefined): Promise<LiveView> {
+  const r = await ctx.live(target, module);
+  const s = r.data?.signatures.find((x) => x.id === id);
+  return {
+    at: new Date(r.atMs).toISOString(),
+    goroutines: r.data?.total ?? null,
+    count: r.data ? s?.count ?? 0 : null,
+    frames: s?.frames.map((f) => ({ function: f.function, file: f.file, line: f.line })) ?? [],
+    error: r.error ?? null,
+    denied: r.denied ?? false,
+  };
+}
+
+export function webRouter(ctx: WebContext, o: PageOptions, source: HistorySource = new MemorySource(ctx)): Router {
   const r = express.Router();
   const notFound = (res: Response, message: string) => sendPage(res, notFoundPage(message, o), 404);
   const apiError = (res: Response, status: number, error: string, code?: string) => sendJson(res, { error, ...(code && { code }) }, status);
-  const targetOr404 = (req: Request, res: Response, api: boolean) => {
+  const unknownTarget = source.store.kind === 'prometheus'
+    ? (name: string) => `No target named “${name}” has pprof series in Prometheus (${source.store.kind === 'prometheus' ? source.store.url : ''}) within the last ${source.store.kind === 'prometheus' ? source.store.stepSeconds * source.store.points : 0} s.`
+    : (name: string) => `No target named “${name}” is configured.`;
+  // Prometheus down, slow or refusing: one message naming the cause, 502 (the page's store is behind it).
+  const answered = (api: boolean, handler: (req: Request, res: Response) => Promise<void>) => async (req: Request, res: Response) => {
+    try {
+      await handler(req, res);
+    } catch (err) {
+      if (!(err instanceof PrometheusError)) throw err;
+      if (api) apiError(res, 502, err.message, `PROMETHEUS_${err.result.toUpperCase()}`);
+      else sendPage(res, errorPage('Prometheus did not answer', err.message, o), 502);
+    }
+  };
+  const targetOr404 = async (req: Request, res: Response, api: boolean) => {
     const name = String(req.params.target);
-    const t = findTarget(ctx, name);
+    const t = await source.find(name);
     if (!t) {
       if (api) apiError(res, 404, `no target named ${JSON.stringify(name)}`);
-      else notFound(res, `No target named “${name}” is configured.`);
+      else notFound(res, unknownTarget(name));
     }
     return t;
   };
-  const signatureMissing = (target: string, id: string) =>
-    `Signature ${id} is not known for ${target}: not in the last scrape, no longer tracked, or not a signature id (“other” sums the signatures beyond top_signatures).`;
+  const signatureMissing = (target: string, id: string) => (source.store.kind === 'prometheus'
+    ? `Signature ${id} has no series for ${target} in Prometheus within the history window, or is not a signature id (“other” sums the signatures beyond top_signatures).`
+    : `Signature ${id} is not known for ${target}: not in the last scrape, no longer tracked, or not a signature id (“other” sums the signatures beyond top_signatures).`);
+  const wantsNow = (req: Request) => query(req, 'now') !== undefined;
 
   // --- pages ---
-  r.get('/', (_req, res) => {
-    const now = Date.now();
-    const targets = ctx.config.targets.map((t) => ({
-      view: targetView(ctx, t, now),
-      rows: signatureRows(ctx, t, 'growth', TOP_ON_INDEX),
-      tracked: signatureRows(ctx, t).length,
-    }));
-    sendPage(res, indexPage(targets, { ...o, idleScrapeSeconds: IDLE_SCRAPE_SECONDS, points: ctx.web.history.limits.pointsPerSignature }));
-  });
-  r.get('/targets/:target', (req, res) => {
-    const t = targetOr404(req, res, false);
-    if (t) sendPage(res, targetPage(targetView(ctx, t), signatureRows(ctx, t, sortOf(req)), sortOf(req), o));
-  });
-  r.get('/targets/:target/signatures/:id', (req, res) => {
-    const t = targetOr404(req, res, false);
+  r.get('/', answered(false, async (_req, res) => {
+    const targets = await source.index(TOP_ON_INDEX);
+    sendPage(res, indexPage(targets, { ...o, idleScrapeSeconds: IDLE_SCRAPE_SECONDS, store: source.store }));
+  }));
+  r.get('/targets/:target', answered(false, async (req, res) => {
+    const t = await targetOr404(req, res, false);
+    if (t) {
+      const [view, rows] = await Promise.all([source.target(t), source.rows(t, sortOf(req))]);
+      sendPage(res, targetPage(view, rows, sortOf(req), o));
+    }
+  }));
+  r.get('/targets/:target/signatures/:id', answered(false, async (req, res) => {
+    const t = await targetOr404(req, res, false);
     if (!t) return;
-    const v = signatureView(ctx, t, String(req.params.id));
-    if (!v) return notFound(res, signatureMissing(t.name, String(req.params.id)));
-    sendPage(res, signaturePage(v, Date.now() / 1000, o));
-  });
-  r.get('/targets/:target/diff', (req, res) => {
-    const t = targetOr404(req, res, false);
+    const id = String(req.params.id);
+    const v = await source.signature(t, id);
+    if (!v) return notFound(res, signatureMissing(t.name, id));
+    const live = wantsNow(req) ? await liveView(ctx, t.name, id, query(req, 'module')) : undefined;
+    sendPage(res, signaturePage(v, Date.now() / 1000, { ...o, store: source.store }, live));
+  }));
+  r.get('/targets/:target/diff', answered(false, async (req, res) => {
+    const t = await targetOr404(req, res, false);
     if (!t) return;
     const minutes = minutesOf(req);
     if (minutes === undefined) return sendPage(res, notFoundPage(`minutes must be a number in (0, ${MAX_DIFF_MINUTES}]`, o), 400);
-    sendPage(res, targetDiffPage(targetDiffView(ctx, t, minutes), t.name, minutes, o));
-  });
+    sendPage(res, targetDiffPage(await source.diff(t, minutes), t.name, minutes, o));
+  }));
   r.get('/diff', (req, res) => {
     const opts = { ...o, maxProfileBytes: ctx.config.global.maxProfileBytes, uploads: ctx.web.uploads.limits.uploads };
     const [b, n] = [query(req, 'base'), query(req, 'new')];
@@ -108,34 +146,36 @@ export function webRouter(ctx: WebContext, o: PageOptions): Router {
   });
 
   // --- JSON API ---
-  r.get('/api/v1/targets', (_req, res) => sendJson(res, targetsView(ctx)));
-  r.get('/api/v1/targets/:target', (req, res) => {
-    const t = targetOr404(req, res, true);
-    if (t) sendJson(res, targetView(ctx, t));
-  });
-  r.get('/api/v1/targets/:target/signatures', (req, res) => {
-    const t = targetOr404(req, res, true);
+  r.get('/api/v1/targets', answered(true, async (_req, res) => sendJson(res, await source.targets())));
+  r.get('/api/v1/targets/:target', answered(true, async (req, res) => {
+    const t = await targetOr404(req, res, true);
+    if (t) sendJson(res, await source.target(t));
+  }));
+  r.get('/api/v1/targets/:target/signatures', answered(true, async (req, res) => {
+    const t = await targetOr404(req, res, true);
     if (!t) return;
     const limit = Number(query(req, 'limit') ?? Infinity);
     if (!(limit > 0)) return apiError(res, 400, 'limit must be a positive number');
-    sendJson(res, signaturesView(ctx, t, sortOf(req), limit));
-  });
-  r.get('/api/v1/targets/:target/signatures/:id', (req, res) => {
-    const t = targetOr404(req, res, true);
+    sendJson(res, await source.signatures(t, sortOf(req), limit));
+  }));
+  r.get('/api/v1/targets/:target/signatures/:id', answered(true, async (req, res) => {
+    const t = await targetOr404(req, res, true);
     if (!t) return;
-    const v = signatureView(ctx, t, String(req.params.id));
-    if (!v) return apiError(res, 404, signatureMissing(t.name, String(req.params.id)));
-    sendJson(res, v);
-  });
-  r.get('/api/v1/targets/:target/diff', (req, res) => {
-    const t = targetOr404(req, res, true);
+    const id = String(req.params.id);
+    const v = await source.signature(t, id);
+    if (!v) return apiError(res, 404, signatureMissing(t.name, id));
+    const live = wantsNow(req) ? await liveView(ctx, t.name, id, query(req, 'module')) : undefined;
+    sendJson(res, live ? { ...v, now: live } : v);
+  }));
+  r.get('/api/v1/targets/:target/diff', answered(true, async (req, res) => {
+    const t = await targetOr404(req, res, true);
     if (!t) return;
     const minutes = minutesOf(req);
     if (minutes === undefined) return apiError(res, 400, `minutes must be a number in (0, ${MAX_DIFF_MINUTES}]`);
-    const d = targetDiffView(ctx, t, minutes);
+    const d = await source.diff(t, minutes);
     if (!d) return apiError(res, 404, `no successful scrape of ${t.name} recorded yet`);
     sendJson(res, d);
-  });
+  }));
   r.post('/api/v1/profiles', async (req, res) => {
     try {
       const body = await readBody(req, ctx.config.global.maxProfileBytes);

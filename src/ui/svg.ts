@@ -50,7 +50,7 @@ export function chart(points: Pairs, nowS: number, w = 640, h = 160): Html {
   const line = xy.length === 1
     ? html`<circle cx="${xy[0]![0]}" cy="${xy[0]![1]}" r="3" fill="currentColor"/>`
     : html`<polyline points="${xy.map(([x, y]) => `${x},${y}`).join(' ')}" fill="none" stroke="currentColor" stroke-width="2"/>`;
-  return html`<svg class="chart ${trend(points)}" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="goroutines from ${counts[0]} to ${counts.at(-1)}" data-counts="${counts.join(',')}">
+  return html`<svg class="chart ${trend(points)}" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="goroutines from ${counts[0]} to ${counts.at(-1)}" data-counts="${counts.join(',')}" data-first="${points[0]![0]}">
 <line x1="${left}" y1="0" x2="${left}" y2="${h - bottom}" stroke="#999" stroke-width="1"/>
 <line x1="${left}" y1="${h - bottom}" x2="${w}" y2="${h - bottom}" stroke="#999" stroke-width="1"/>
 <text x="${left - 4}" y="12" text-anchor="end" class="axis">${hi}</text>

@@ -4,7 +4,7 @@
 import type { Summarizer } from '../sources/offthread.js';
 import type { BackgroundSampler } from '../sources/background.js';
 import type { Config, TargetConfig } from '../config/config.js';
-import type { Frame, Signature } from '../summarize/signature.js';
+import type { Frame, GoroutineSummary, Signature } from '../summarize/signature.js';
 import { PATHS } from '../sources/harness.js';
 import { diffCounts, type Change, type Diff, type DiffSide } from './diff.js';
 import type { Point, Snapshot, TargetHistory } from './history.js';
@@ -19,6 +19,8 @@ export interface WebContext {
   readonly web: WebState;
   /** Decodes uploads off the event loop, within the shared inflate budget. */
   readonly summarizer: Summarizer;
+  /** A goroutine profile of the target fetched now (the allowlist applies to probed names). */
+  live(name: string, module?: string): Promise<{ atMs: number; data?: GoroutineSummary; error?: string; denied?: boolean }>;
 }
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
@@ -45,13 +47,16 @@ export function limitsView(ctx: WebContext) {
   };
 }
 
+/** What the views need of a target: a configured one, or one Prometheus names by its `target` label. */
+export type TargetRef = Pick<TargetConfig, 'name' | 'url' | 'sources'>;
+
 export function findTarget(ctx: WebContext, name: string): TargetConfig | undefined {
   return ctx.config.targets.find((t) => t.name === name);
 }
 
 // --- targets --------------------------------------------------------------
 
-export function targetView(ctx: WebContext, t: TargetConfig, nowMs = Date.now()) {
+export function targetView(ctx: WebContext, t: TargetRef, nowMs = Date.now()) {
   const h = ctx.web.history.get(t.name);
   const bg = ctx.background.get(t.name);
   const s = h?.status;
@@ -138,7 +143,7 @@ export interface SignatureRow {
 }
 
 /** Tracked signatures still present or that changed within the window; growing first unless sort=count. */
-export function signatureRows(ctx: WebContext, t: TargetConfig, sort: SortBy = 'growth', limit = Infinity): SignatureRow[] {
+export function signatureRows(ctx: WebContext, t: TargetRef, sort: SortBy = 'growth', limit = Infinity): SignatureRow[] {
   const h = ctx.web.history.get(t.name);
   if (!h) return [];
   const bg = backgroundIndex(ctx, t.name);
@@ -159,7 +164,7 @@ export function signatureRows(ctx: WebContext, t: TargetConfig, sort: SortBy = '
   return rows.slice(0, limit);
 }
 
-export function signaturesView(ctx: WebContext, t: TargetConfig, sort: SortBy, limit: number) {
+export function signaturesView(ctx: WebContext, t: TargetRef, sort: SortBy, limit: number) {
   const h = ctx.web.history.get(t.name);
   return {
     target: t.name,
@@ -181,7 +186,7 @@ export function shellQuote(s: string): string {
 const regexQuote = (s: string) => s.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
 
 /** Commands that reproduce the page by hand, against the target itself. */
-export function commands(t: TargetConfig, fn: string) {
+export function commands(t: TargetRef, fn: string) {
   const profile = `${t.url}/debug/pprof/goroutine`;
   return {
     debug2: `curl -s ${shellQuote(`${t.url}${PATHS.goroutineDebug2}`)} | awk -v RS= -v fn=${shellQuote(fn)} 'index($0, fn) { print $0 "\\n" }'`,
@@ -191,7 +196,7 @@ export function commands(t: TargetConfig, fn: string) {
   };
 }
 
-export function signatureView(ctx: WebContext, t: TargetConfig, id: string, nowMs = Date.now()) {
+export function signatureView(ctx: WebContext, t: TargetRef, id: string, nowMs = Date.now()) {
   const h = ctx.web.history.get(t.name);
   const bg = backgroundIndex(ctx, t.name);
   const fromBg = (s: Signature | undefined) => s && { function: s.function, blockedOn: s.blockedOn as string, frames: s.frames };
@@ -216,6 +221,8 @@ export function signatureView(ctx: WebContext, t: TargetConfig, id: string, nowM
     firstSeen: iso(tracked?.firstSeenMs),
     lastSeen: iso(tracked?.lastSeenMs),
     frames: meta.frames.map((f: Frame) => ({ function: f.function, file: f.file, line: f.line })),
+    /** Frames left out (the info series' stack label is capped); never here. */
+    moreFrames: 0,
     wait: bg.d2 ? {
       at: iso(bg.d2.atMs),
       ageSeconds: Math.max(0, (nowMs - bg.d2.atMs) / 1000),
@@ -259,7 +266,7 @@ function diffView<B extends object, N extends object>(
 const side = (s: Snapshot): DiffSide => ({ total: s.total, counts: s.counts, other: s.other });
 
 /** Now against the snapshot `minutes` ago (or the oldest kept, said so in `base.requestedMinutes`). */
-export function targetDiffView(ctx: WebContext, t: TargetConfig, minutes: number) {
+export function targetDiffView(ctx: WebContext, t: TargetRef, minutes: number) {
   const h: TargetHistory | undefined = ctx.web.history.get(t.name);
   const latest = h?.latest;
   const base = h?.snapshotBefore(minutes * 60);

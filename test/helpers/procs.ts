@@ -15,8 +15,8 @@ export async function freePort(): Promise<number> {
 
 export interface Proc { proc: ChildProcess; stop(): Promise<void>; }
 
-/** Start a program, its output to logFile, and wait until readyUrl answers 200. */
-export async function startProc(bin: string, args: string[], readyUrl: string, logFile: string): Promise<Proc> {
+/** Start a program, its output to logFile, and wait until readyUrl answers 200 (or readyStatus). */
+export async function startProc(bin: string, args: string[], readyUrl: string, logFile: string, readyStatus = 200): Promise<Proc> {
   const log = createWriteStream(logFile);
   const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stdout!.pipe(log);
@@ -25,7 +25,7 @@ export async function startProc(bin: string, args: string[], readyUrl: string, l
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`${bin} exited with ${proc.exitCode}; see ${logFile}`);
     try {
-      if ((await fetch(readyUrl)).ok) break;
+      if ((await fetch(readyUrl)).status === readyStatus) break;
     } catch { /* not up yet */ }
     if (Date.now() > deadline) throw new Error(`${bin} not ready at ${readyUrl} within 30s; see ${logFile}`);
     await new Promise((r) => setTimeout(r, 200));
