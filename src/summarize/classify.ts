@@ -116,24 +116,24 @@ export function classifyName(name: string): number {
 }
 
 /**
- * applicationFunction over keys[0..n) with facts[key] from classifyName:
- * the key of the frame it picks, -1 for 'unknown'. `skip` facts mark the
- * second choice's alsoSkip.
+ * applicationFunction over the names keys[from..to) with facts[key] from
+ * classifyName: the key of the frame it picks, -1 for 'unknown'. `skip`
+ * facts mark the second choice's alsoSkip.
  */
-export function applicationKey(keys: Uint32Array, n: number, facts: Uint32Array, skip = 0): number {
-  for (let i = 0; i < n; i++) if (facts[keys[i]!]! & FACT.application) return keys[i]!;
-  for (let i = 0; i < n; i++) {
+export function applicationKey(keys: Uint32Array, from: number, to: number, facts: Uint32Array, skip = 0): number {
+  for (let i = from; i < to; i++) if (facts[keys[i]!]! & FACT.application) return keys[i]!;
+  for (let i = from; i < to; i++) {
     const f = facts[keys[i]!]!;
     if ((f & FACT.outsideMachinery) && !(f & skip)) return keys[i]!;
   }
-  return n > 0 ? keys[0]! : -1;
+  return to > from ? keys[from]! : -1;
 }
 
-/** blockedOn over keys[0..n) with facts[key] from classifyName. */
-export function blockedOnFacts(keys: Uint32Array, n: number, facts: Uint32Array): BlockedOn {
+/** blockedOn over the names keys[from..to) with facts[key] from classifyName. */
+export function blockedOnFacts(keys: Uint32Array, from: number, to: number, facts: Uint32Array): BlockedOn {
   let found = 0;
   let parked = false;
-  for (let i = 0; i < n; i++) {
+  for (let i = from; i < to; i++) {
     const f = facts[keys[i]!]!;
     const hit = (f & FACT.blockedMask) >>> FACT.blockedShift;
     if (hit) found = hit;

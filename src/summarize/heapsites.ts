@@ -94,13 +94,13 @@ const HEAP_NAMES: NameClassifier = {
   flags: (name) => classifyName(name) | (isAllocationHelper(name) ? HELPER : 0) | (MALLOC_FRAME.test(name) ? MALLOC : 0),
 };
 
-/** allocationSite over keys[0..n), as a label value. */
-function siteOf(keys: Uint32Array, n: number, table: NameTable): string {
+/** allocationSite over the names keys[from..to), as a label value. */
+function siteOf(keys: Uint32Array, from: number, to: number, table: NameTable): string {
   const { flags } = table;
-  let fn = applicationKey(keys, n, flags, HELPER);
+  let fn = applicationKey(keys, from, to, flags, HELPER);
   if (fn < 0) return 'unknown';
   if (flags[fn]! & MALLOC) {
-    for (let i = 0; i < n; i++) if (!(flags[keys[i]!]! & MALLOC)) { fn = keys[i]!; break; }
+    for (let i = from; i < to; i++) if (!(flags[keys[i]!]! & MALLOC)) { fn = keys[i]!; break; }
   }
   return table.label[fn]!;
 }
@@ -125,9 +125,9 @@ export function groupHeap(idx: ProfileIndex, memo: HeapMemo = heapMemo()): HeapS
     const h = names.hash(stacks, from, to);
     let fn = sites.get(h, names, stacks, from, to);
     if (fn === undefined) {
-      const { keys, n } = names.keys(stacks, from, to);
-      fn = siteOf(keys, n, table);
-      sites.set(h, keys, n, fn);
+      const { keys, at, n } = sites.stage(names, stacks, from, to);
+      fn = siteOf(keys, at, at + n, table);
+      sites.set(h, fn);
     }
     let site = byFunction.get(fn);
     if (!site) {

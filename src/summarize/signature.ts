@@ -172,30 +172,31 @@ class Slots {
 export type GoroutineMemo = StackMemo<Meaning, Slots>;
 export const goroutineMemo = (limits = MEMO_LIMITS): GoroutineMemo => new StackMemo<Meaning, Slots>(() => new Slots(), GOROUTINE_NAMES, limits);
 
-/** First of keys[0..n) that visibleNames keeps. */
-function firstVisible(keys: Uint32Array, n: number, flags: Uint32Array): number {
-  let i = 0;
-  while (i < n && flags[keys[i]!]! & LEADING) i++;
+/** First of keys[from..to) past the leading frames visibleNames drops. */
+function firstVisible(keys: Uint32Array, from: number, to: number, flags: Uint32Array): number {
+  let i = from;
+  while (i < to && flags[keys[i]!]! & LEADING) i++;
   return i;
 }
 
 let words = new Uint32Array(512);
 
-function meaningOf(keys: Uint32Array, n: number, table: NameTable, slots: Slots): Meaning {
+/** The meaning of the names keys[from..to). */
+function meaningOf(keys: Uint32Array, from: number, to: number, table: NameTable, slots: Slots): Meaning {
   const { flags, digests } = table;
-  if (words.length < 2 * n) words = new Uint32Array(4 * n);
+  if (words.length < 2 * (to - from)) words = new Uint32Array(4 * (to - from));
   let w = 0;
-  for (let i = firstVisible(keys, n, flags); i < n; i++) {
+  for (let i = firstVisible(keys, from, to, flags); i < to; i++) {
     const k = keys[i]!;
     if (flags[k]! & HIDDEN) continue;
     words[w++] = digests[2 * k]!;
     words[w++] = digests[2 * k + 1]!;
   }
   stackHash(words, w);
-  const fn = applicationKey(keys, n, flags);
+  const fn = applicationKey(keys, from, to, flags);
   return {
     slot: slots.get(hashOut.hi, hashOut.lo),
-    function: fn < 0 ? 'unknown' : table.label[fn]!, blocked: blockedOnFacts(keys, n, flags),
+    function: fn < 0 ? 'unknown' : table.label[fn]!, blocked: blockedOnFacts(keys, from, to, flags),
   };
 }
 
@@ -248,9 +249,9 @@ export function groupGoroutines(idx: ProfileIndex, memo: GoroutineMemo = gorouti
     const h = names.hash(stacks, from, to);
     let m = meanings.get(h, names, stacks, from, to);
     if (!m) {
-      const { keys, n } = names.keys(stacks, from, to);
-      m = meaningOf(keys, n, nameTable, slots);
-      meanings.set(h, keys, n, m);
+      const { keys, at, n } = meanings.stage(names, stacks, from, to);
+      m = meaningOf(keys, at, at + n, nameTable, slots);
+      meanings.set(h, m);
     }
     const count = groupCount[g]!;
     const s = m.slot;
@@ -353,8 +354,10 @@ function sameStack(idx: ProfileIndex, a: number, b: number): boolean {
 
 // Frame objects once per location (stacks share most of their locations).
 class LocationFrames {
-  private readonly byLocation: (Frame[] | undefined)[] = [];
-  constructor(private readonly idx: ProfileIndex, private readonly names: StackNames) {}
+  private readonly byLocation: (Frame[] | undefined)[];
+  constructor(private readonly idx: ProfileIndex, private readonly names: StackNames) {
+    this.byLocation = new Array<Frame[] | undefined>(idx.locations.length).fill(undefined); // packed, not holey
+  }
 
   of(l: number): Frame[] {
     let frames = this.byLocation[l];

@@ -136,28 +136,20 @@ export class StackNames {
     return k === end;
   }
 
-  private scratch = new Uint32Array(256);
-
-  /**
-   * The name keys of stack[from..to), leaf first, innermost inlined function
-   * first, in a buffer reused by the next call: keys[0..n).
-   */
-  keys(stack: Uint32Array, from: number, to: number): { keys: Uint32Array; n: number } {
+  /** How many name keys stack[from..to) has. */
+  count(stack: Uint32Array, from: number, to: number): number {
     let n = 0;
     for (let p = from; p < to; p++) n += this.start[stack[p]! + 1]! - this.start[stack[p]!]!;
-    if (n > this.scratch.length) this.scratch = new Uint32Array(2 * n);
-    const out = this.scratch;
-    n = 0;
-    for (let p = from; p < to; p++) {
-      const l = stack[p]!;
-      for (let q = this.start[l]!; q < this.start[l + 1]!; q++) out[n++] = this.flat[q]!;
-    }
-    this.found.keys = out;
-    this.found.n = n;
-    return this.found;
+    return n;
   }
 
-  private readonly found = { keys: this.scratch, n: 0 };
+  /** Writes the name keys of stack[from..to) (leaf first, innermost inlined function first) to out[at..). */
+  copy(stack: Uint32Array, from: number, to: number, out: Uint32Array, at: number): void {
+    for (let p = from; p < to; p++) {
+      const l = stack[p]!;
+      for (let q = this.start[l]!, e = this.start[l + 1]!; q < e; q++) out[at++] = this.flat[q]!;
+    }
+  }
 }
 
 // Map keys V8 keeps as small integers (a 32-bit one would be a heap number):
@@ -184,17 +176,32 @@ export class NameSequenceMemo<V> {
     return undefined;
   }
 
-  /** Call after a get() that missed, with its hash and keys[0..n) (copied). */
-  set(hash: number, keys: Uint32Array, n: number, value: V): void {
-    if (this.size >= this.room) { this.overflowed = true; return; }
+  /**
+   * After a get() that missed: the names of stack[from..to) written where
+   * set() would keep them, so they are copied once; staged.keys[staged.at..
+   * staged.at + staged.n) until the next stage().
+   */
+  stage(names: StackNames, stack: Uint32Array, from: number, to: number): { keys: Uint32Array; at: number; n: number } {
+    const n = names.count(stack, from, to);
     if (this.used + n > this.pool.length) {
       const grown = new Uint32Array(Math.max(2 * this.pool.length, this.used + n));
       grown.set(this.pool.subarray(0, this.used));
       this.pool = grown;
     }
-    for (let i = 0; i < n; i++) this.pool[this.used + i] = keys[i]!;
-    this.byHash.set(hash & SMI, { at: this.used, n, value, next: this.byHash.get(hash & SMI) });
-    this.used += n;
+    names.copy(stack, from, to, this.pool, this.used);
+    this.staged.keys = this.pool;
+    this.staged.at = this.used;
+    this.staged.n = n;
+    return this.staged;
+  }
+
+  private readonly staged = { keys: this.pool, at: 0, n: 0 };
+
+  /** Keeps the value for the names last staged, whose names.hash() is hash, if there is room. */
+  set(hash: number, value: V): void {
+    if (this.size >= this.room) { this.overflowed = true; return; }
+    this.byHash.set(hash & SMI, { at: this.used, n: this.staged.n, value, next: this.byHash.get(hash & SMI) });
+    this.used += this.staged.n;
     this.size++;
   }
 }
