@@ -121,7 +121,12 @@ describe('a memo shared by profiles, and one past its cap', () => {
       const g = goroutineMemo(limits);
       const h = heapMemo(limits);
       for (let round = 0; round < 2; round++) {
-        for (const [name, idx] of profiles) expect(groupGoroutines(idx, g), `${name} ${JSON.stringify(limits)}`).toEqual(referenceGroupGoroutines(idx));
+        for (const [name, idx] of profiles) {
+          const want = referenceGroupGoroutines(idx);
+          expect(groupGoroutines(idx, g), `${name} ${JSON.stringify(limits)}`).toEqual(want);
+          expect(want.signatures.length).toBeGreaterThan(3);
+          expect(groupGoroutines(idx, g, 3), `${name} top 3`).toEqual(keepTop(want, 3));
+        }
         for (const [name, idx] of heaps) expect(groupHeap(idx, h), `${name} ${JSON.stringify(limits)}`).toEqual(referenceGroupHeap(idx));
       }
     }
