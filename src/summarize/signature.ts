@@ -131,8 +131,9 @@ class Slots {
   private cells = new Int32Array(3 * 1024);
   private readonly all: Slot[] = [];
 
-  /** Room for n more slots without growing on the way. */
+  /** On a fresh table: room for n slots without growing on the way. */
   reserve(n: number): void {
+    if (this.all.length > 0) return;
     let size = this.cells.length / 3;
     while (2 * (this.all.length + n) > size) size *= 2;
     if (size > this.cells.length / 3) this.grow(size);
@@ -239,7 +240,7 @@ export function groupGoroutines(idx: ProfileIndex, memo: GoroutineMemo = gorouti
   // only in lines or hidden frames.
   const { table: nameTable, memo: meanings, extra: slots } = memo.begin();
   const call = ++slots.epoch;
-  slots.reserve(groups);
+  slots.reserve(groups); // at most once per memo: later profiles mostly find their slots
   const names = new StackNames(idx.locations, nameTable);
   const found: Slot[] = [];
   for (let g = 0; g < groups; g++) {
