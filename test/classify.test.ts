@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { applicationFunction, blockedOn, isStandardLibrary, packageOf } from '../src/summarize/classify.js';
 import { isHiddenFrame, signatureId } from '../src/summarize/signature.js';
+import { referenceSignatureId } from './helpers/reference.js';
 
 describe('packageOf / isStandardLibrary', () => {
   it.each([
@@ -82,6 +83,17 @@ describe('signatures', () => {
     expect(signatureId(['main.b', 'main.a'])).not.toBe(a);
     expect(signatureId(['main.a'])).not.toBe(a);
     // Pinned: an id must not change between releases, or every dashboard and alert loses its history.
-    expect(a).toBe('46020073648e2c8a'); // sha256("main.a\nmain.b")[:16]
+    // MurmurHash3_x86_128 (h1, h2) of sha256("main.a")[:8] + sha256("main.b")[:8], as Python's mmh3.hash128(x64arch=False) gives it.
+    expect(a).toBe('ef296a3b25b03324');
+    expect(signatureId([])).toBe('0000000000000000'); // no visible frame: Murmur of nothing is 0
+  });
+  it('is the id README defines, for any number of names (the word-at-a-time code = the byte-wise reference)', () => {
+    let seed = 7;
+    const next = () => (seed = (Math.imul(seed, 0x2c1b3c6d) + 0x6d2b79f5) >>> 0);
+    const pool = ['main.f', 'runtime.gopark', 'net/http.(*conn).serve', 'é.ü', 'a', ''];
+    for (let n = 0; n < 40; n++) {
+      const names = Array.from({ length: n }, () => `${pool[next() % pool.length]}${next() % 3}`);
+      expect(signatureId(names), names.join(' ')).toBe(referenceSignatureId(names));
+    }
   });
 });

@@ -63,7 +63,7 @@ class FastDecoder {
   private pos = 0;
   private readonly strings: string[] = [];
   private readonly types: number[] = []; // type, unit, type, unit, …
-  private readonly sampleLocs = new Grow(new Uint32Array(1024));
+  private readonly sampleLocs: Grow<Uint32Array>;
   private readonly stackStart = new Grow(new Uint32Array(256));
   private readonly values = new Grow(new Float64Array(256));
   private valuesPerSample = -1;
@@ -73,6 +73,9 @@ class FastDecoder {
 
   constructor(private readonly buf: Uint8Array) {
     this.stackStart.push(0);
+    // A location id takes at least a byte: room for all of them at once, not
+    // grown (and copied) twenty times. Pages never written cost no memory.
+    this.sampleLocs = new Grow(new Uint32Array(Math.min(Math.max(buf.length, 1024), 1 << 26)));
   }
 
   profile(): ProfileIndex {

@@ -5,7 +5,7 @@
 import { ScrapeError } from '../errors.js';
 import { readGzippedProfile } from '../decode/profile.js';
 import { expectCountProfile } from '../decode/validate.js';
-import { goroutineMemo, groupGoroutines, keepTop, type GoroutineMemo, type GoroutineSummary } from '../summarize/signature.js';
+import { goroutineMemo, groupGoroutines, type GoroutineMemo, type GoroutineSummary } from '../summarize/signature.js';
 import { groupHeap, heapMemo, keepTopSites, type HeapMemo, type HeapSummary } from '../summarize/heapsites.js';
 
 export interface SummarizeTask {
@@ -45,7 +45,7 @@ export default async function summarize(task: SummarizeTask): Promise<SummarizeA
     if (task.kind === 'heap') return { ok: true, kind: 'heap', heap: keepTopSites(groupHeap(idx, m?.heap), task.keep) };
     const kind = task.kind !== 'upload' ? task.kind : idx.sampleTypes[0]?.type === 'goroutineleak' ? 'goroutineleak' : 'goroutine';
     expectCountProfile(idx, kind);
-    return { ok: true, kind, goroutines: keepTop(groupGoroutines(idx, m?.[kind]), task.keep) };
+    return { ok: true, kind, goroutines: groupGoroutines(idx, m?.[kind], task.keep) };
   } catch (err) {
     if (err instanceof ScrapeError) return { ok: false, stage: err.stage, code: err.code, message: err.message };
     return { ok: false, stage: 'decoding', code: 'PPROF_DECODE_FAILED', message: `unexpected: ${(err as Error).message}` };

@@ -91,6 +91,59 @@ export const BLOCKING_FRAMES: ReadonlyArray<[string, BlockedOn]> = [
 const BLOCKING = new Map(BLOCKING_FRAMES);
 const PARKED = new Set(['runtime.gopark', 'runtime.goparkunlock']);
 
+// The same rules over name facts: what the functions above ask of each name,
+// answered once per distinct name (classifyName) so that a stack never seen
+// before costs a loop over small integers, not string tests per frame.
+export const FACT = Object.freeze({
+  /** Not standard library (applicationFunction's first choice). */
+  application: 1,
+  /** Outside runtime/sync/syscall/internal (its second choice). */
+  outsideMachinery: 2,
+  parked: 4,
+  /** blocked_on of a blocking frame, as BLOCKED_ON index + 1, in these bits. */
+  blockedShift: 8,
+  blockedMask: 0xff00,
+});
+
+export function classifyName(name: string): number {
+  let f = 0;
+  if (!isStandardLibrary(name)) f |= FACT.application;
+  if (!isMachinery(name)) f |= FACT.outsideMachinery;
+  if (PARKED.has(name)) f |= FACT.parked;
+  const hit = BLOCKING.get(name);
+  if (hit) f |= (BLOCKED_ON.indexOf(hit) + 1) << FACT.blockedShift;
+  return f;
+}
+
+/**
+ * applicationFunction over the names keys[from..to) with facts[key] from
+ * classifyName: the key of the frame it picks, -1 for 'unknown'. `skip`
+ * facts mark the second choice's alsoSkip.
+ */
+export function applicationKey(keys: Uint32Array, from: number, to: number, facts: Uint32Array, skip = 0): number {
+  for (let i = from; i < to; i++) if (facts[keys[i]!]! & FACT.application) return keys[i]!;
+  for (let i = from; i < to; i++) {
+    const f = facts[keys[i]!]!;
+    if ((f & FACT.outsideMachinery) && !(f & skip)) return keys[i]!;
+  }
+  return to > from ? keys[from]! : -1;
+}
+
+/** blockedOn over the names keys[from..to) with facts[key] from classifyName. */
+export function blockedOnFacts(keys: Uint32Array, from: number, to: number, facts: Uint32Array): BlockedOn {
+  let found = 0;
+  let parked = false;
+  for (let i = from; i < to; i++) {
+    const f = facts[keys[i]!]!;
+    const hit = (f & FACT.blockedMask) >>> FACT.blockedShift;
+    if (hit) found = hit;
+    else if (f & FACT.parked) parked = true;
+    else if (f & FACT.outsideMachinery) break;
+  }
+  if (found) return BLOCKED_ON[found - 1]!;
+  return parked ? 'other' : 'running';
+}
+
 /**
  * Walk leaf → root through the blocking machinery; the outermost match wins,
  * so RWMutex.Lock (which takes an inner Mutex) is `rwmutex`, not `mutex`.

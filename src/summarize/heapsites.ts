@@ -2,8 +2,8 @@
 // with in-use and cumulative bytes and objects per function.
 import { ScrapeError } from '../errors.js';
 import { inconsistent, type ProfileIndex } from '../decode/validate.js';
-import { applicationFunction } from './classify.js';
-import { StackMemo, StackNames } from './stackmemo.js';
+import { applicationFunction, applicationKey, classifyName } from './classify.js';
+import { MEMO_LIMITS, StackMemo, StackNames, type NameClassifier, type NameTable } from './stackmemo.js';
 import { labelValue } from '../labelvalue.js';
 
 export interface HeapValues { inuseBytes: number; inuseObjects: number; allocBytes: number; allocObjects: number; }
@@ -85,9 +85,29 @@ function valueIndexes(idx: ProfileIndex): Record<keyof HeapValues, number> {
   return out;
 }
 
-/** One target's memo of its stacks' allocation sites (namememo.ts). */
+// Per name, beside classify.ts's facts: allocationSite's two questions.
+const HELPER = 1 << 16;
+const MALLOC = 1 << 17;
+
+const HEAP_NAMES: NameClassifier = {
+  digests: false,
+  flags: (name) => classifyName(name) | (isAllocationHelper(name) ? HELPER : 0) | (MALLOC_FRAME.test(name) ? MALLOC : 0),
+};
+
+/** allocationSite over the names keys[from..to), as a label value. */
+function siteOf(keys: Uint32Array, from: number, to: number, table: NameTable): string {
+  const { flags } = table;
+  let fn = applicationKey(keys, from, to, flags, HELPER);
+  if (fn < 0) return 'unknown';
+  if (flags[fn]! & MALLOC) {
+    for (let i = from; i < to; i++) if (!(flags[keys[i]!]! & MALLOC)) { fn = keys[i]!; break; }
+  }
+  return table.label[fn]!;
+}
+
+/** One target's memo of its stacks' allocation sites (stackmemo.ts). */
 export type HeapMemo = StackMemo<string>;
-export const heapMemo = (): HeapMemo => new StackMemo<string>(() => undefined);
+export const heapMemo = (limits = MEMO_LIMITS): HeapMemo => new StackMemo<string>(() => undefined, HEAP_NAMES, limits);
 
 /** The profile by allocation site; `memo` is the target's (a fresh one: nothing carried over). */
 export function groupHeap(idx: ProfileIndex, memo: HeapMemo = heapMemo()): HeapSummary {
@@ -105,9 +125,9 @@ export function groupHeap(idx: ProfileIndex, memo: HeapMemo = heapMemo()): HeapS
     const h = names.hash(stacks, from, to);
     let fn = sites.get(h, names, stacks, from, to);
     if (fn === undefined) {
-      const keys = names.keys(stacks, from, to);
-      fn = labelValue(allocationSite(Array.from(keys, (k) => table.name(k))));
-      sites.set(h, keys, fn);
+      const { keys, at, n } = sites.stage(names, stacks, from, to);
+      fn = siteOf(keys, at, at + n, table);
+      sites.set(h, fn);
     }
     let site = byFunction.get(fn);
     if (!site) {

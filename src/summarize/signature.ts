@@ -2,13 +2,13 @@
 //
 // A signature is the sequence of function names of a stack, leaf to root,
 // without the runtime frames Go's tracebacks hide (so a `debug=2` text dump
-// of the same stack yields the same id). Its id is the first 16 hex digits of
-// the SHA-256 of those names joined by "\n": stable across scrapes, exporter
-// and target restarts, and rebuilds that keep the functions.
-import crypto from 'node:crypto';
+// of the same stack yields the same id). Its id is a 64-bit hash of those
+// names (stackid.ts), 16 hex digits: stable across scrapes, exporter and
+// target restarts, and rebuilds that keep the functions.
 import type { ProfileIndex } from '../decode/validate.js';
-import { hashKeys, StackMemo, StackNames, type NameTable } from './stackmemo.js';
-import { applicationFunction, blockedOn, type BlockedOn } from './classify.js';
+import { hashKeys, MEMO_LIMITS, StackMemo, StackNames, type NameClassifier, type NameTable } from './stackmemo.js';
+import { applicationKey, blockedOnFacts, classifyName, type BlockedOn } from './classify.js';
+import { hashOut, idText, signatureIdOf, stackHash } from './stackid.js';
 import { labelValue } from '../labelvalue.js';
 
 export interface Frame { function: string; file: string; line: number; }
@@ -77,32 +77,40 @@ export function visibleNames<T extends string | { function: string }>(frames: re
   return frames.slice(i).filter((f) => !isHiddenFrame(name(f)));
 }
 
-// crypto.hash (Node >= 20.12) skips the Hash object: a third faster on short input.
-const sha256 = (s: string): string => (typeof crypto.hash === 'function'
-  ? crypto.hash('sha256', s, 'hex')
-  : crypto.createHash('sha256').update(s).digest('hex'));
-
+/** The id of a visible name sequence (leaf first). */
 export function signatureId(names: readonly string[]): string {
-  return sha256(names.join('\n')).slice(0, 16);
+  return signatureIdOf(names);
 }
 
-// What a stack's names mean, computed once per name sequence (namememo.ts).
+// Per name, beside classify.ts's facts: how visibleNames treats it.
+const HIDDEN = 1 << 16;
+const LEADING = 1 << 17; // skipped while it leads the stack
+
+const GOROUTINE_NAMES: NameClassifier = {
+  digests: true,
+  flags(name) {
+    let f = classifyName(name);
+    if (isHiddenFrame(name)) f |= HIDDEN | LEADING;
+    else if (name.startsWith('runtime.') || name.startsWith('internal/runtime/')) f |= LEADING;
+    return f;
+  },
+};
+
+// What a stack's names mean, computed once per name sequence (stackmemo.ts).
 interface Meaning {
   slot: Slot;
   function: string;
   blocked: BlockedOn;
-  /** Positions of the visible frames among all of the stack's frames. */
-  visible: Uint32Array;
 }
 
 // One per signature id, shared by the name sequences that have that id, so
 // grouping needs no map by id: it holds the totals of the current call
 // (`epoch`). A memo serves one profile at a time, so calls never interleave.
 interface Slot {
-  readonly id: string;
-  /** id as two numbers, for sorting without comparing strings. */
+  /** The id's two halves, and as text once asked for. */
   readonly hi: number;
   readonly lo: number;
+  id: string | undefined;
   epoch: number;
   function: string;
   count: number;
@@ -111,53 +119,103 @@ interface Slot {
   blockedCounts: Map<BlockedOn, number> | undefined;
   top: number; // the stack with the most goroutines (the first of equals)
   topCount: number;
-  topVisible: Uint32Array; // its visible frames' positions (hidden frames may differ)
 }
 
-interface Slots { byId: Map<string, Slot>; epoch: number; }
+/**
+ * The memo's slots by id: open addressing on the id's low half (a hash
+ * already), each cell holding slot + 1 and the id, so a probe reads one
+ * cache line rather than a slot object.
+ */
+class Slots {
+  epoch = 0;
+  private cells = new Int32Array(3 * 1024);
+  private readonly all: Slot[] = [];
+
+  /** On a fresh table: room for n slots without growing on the way. */
+  reserve(n: number): void {
+    if (this.all.length > 0) return;
+    let size = this.cells.length / 3;
+    while (2 * (this.all.length + n) > size) size *= 2;
+    if (size > this.cells.length / 3) this.grow(size);
+  }
+
+  get(hi: number, lo: number): Slot {
+    const mask = this.cells.length / 3 - 1;
+    let at = lo & mask;
+    for (let s: number; (s = this.cells[3 * at]!) > 0; at = (at + 1) & mask) {
+      if (this.cells[3 * at + 1] === (lo | 0) && this.cells[3 * at + 2] === (hi | 0)) return this.all[s - 1]!;
+    }
+    const slot: Slot = { hi, lo, id: undefined, epoch: -1, function: '', count: 0, blocked: 'other', blockedCounts: undefined, top: 0, topCount: 0 };
+    this.all.push(slot);
+    this.put(at, slot, this.all.length);
+    if (2 * this.all.length > mask + 1) this.grow(2 * (mask + 1));
+    return slot;
+  }
+
+  private grow(size: number): void {
+    this.cells = new Int32Array(3 * size);
+    const mask = size - 1;
+    for (let s = 0; s < this.all.length; s++) {
+      let a = this.all[s]!.lo & mask;
+      while (this.cells[3 * a]! > 0) a = (a + 1) & mask;
+      this.put(a, this.all[s]!, s + 1);
+    }
+  }
+
+  private put(at: number, slot: Slot, n: number): void {
+    this.cells[3 * at] = n;
+    this.cells[3 * at + 1] = slot.lo;
+    this.cells[3 * at + 2] = slot.hi;
+  }
+}
 
 /** One target's memo of what its goroutine stacks mean (goroutine and goroutineleak profiles). */
 export type GoroutineMemo = StackMemo<Meaning, Slots>;
-export const goroutineMemo = (): GoroutineMemo => new StackMemo<Meaning, Slots>(() => ({ byId: new Map(), epoch: 0 }));
+export const goroutineMemo = (limits = MEMO_LIMITS): GoroutineMemo => new StackMemo<Meaning, Slots>(() => new Slots(), GOROUTINE_NAMES, limits);
 
-function slotOf(slots: Slots, id: string): Slot {
-  let slot = slots.byId.get(id);
-  if (!slot) {
-    slot = {
-      id, hi: parseInt(id.slice(0, 8), 16), lo: parseInt(id.slice(8, 16), 16), epoch: -1, function: '', count: 0,
-      blocked: 'other', blockedCounts: undefined, top: 0, topCount: 0, topVisible: new Uint32Array(0),
-    };
-    slots.byId.set(id, slot);
-  }
-  return slot;
+/** First of keys[from..to) past the leading frames visibleNames drops. */
+function firstVisible(keys: Uint32Array, from: number, to: number, flags: Uint32Array): number {
+  let i = from;
+  while (i < to && flags[keys[i]!]! & LEADING) i++;
+  return i;
 }
 
-function meaningOf(keys: Uint32Array, table: NameTable, slots: Slots): Meaning {
-  const all: { function: string; at: number }[] = [];
-  const names: string[] = [];
-  for (let i = 0; i < keys.length; i++) {
-    const name = table.name(keys[i]!);
-    all.push({ function: name, at: i });
-    names.push(name);
+let words = new Uint32Array(512);
+
+/** The meaning of the names keys[from..to). */
+function meaningOf(keys: Uint32Array, from: number, to: number, table: NameTable, slots: Slots): Meaning {
+  const { flags, digests } = table;
+  if (words.length < 2 * (to - from)) words = new Uint32Array(4 * (to - from));
+  let w = 0;
+  for (let i = firstVisible(keys, from, to, flags); i < to; i++) {
+    const k = keys[i]!;
+    if (flags[k]! & HIDDEN) continue;
+    words[w++] = digests[2 * k]!;
+    words[w++] = digests[2 * k + 1]!;
   }
-  const visible = visibleNames(all);
+  stackHash(words, w);
+  const fn = applicationKey(keys, from, to, flags);
   return {
-    slot: slotOf(slots, signatureId(visible.map((f) => f.function))),
-    function: labelValue(applicationFunction(names)), blocked: blockedOn(names), visible: Uint32Array.from(visible, (f) => f.at),
+    slot: slots.get(hashOut.hi, hashOut.lo),
+    function: fn < 0 ? 'unknown' : table.label[fn]!, blocked: blockedOnFacts(keys, from, to, flags),
   };
 }
 
-/** The profile's goroutines by signature; `memo` is the target's (a fresh one: nothing carried over). */
-export function groupGoroutines(idx: ProfileIndex, memo: GoroutineMemo = goroutineMemo()): GoroutineSummary {
+/**
+ * The profile's goroutines by signature; `memo` is the target's (a fresh one:
+ * nothing carried over). With `keep`, the same as keepTop(…, keep), without
+ * building the frames or ids of the signatures it would drop.
+ */
+export function groupGoroutines(idx: ProfileIndex, memo: GoroutineMemo = goroutineMemo(), keep = Infinity): GoroutineSummary {
   const { sampleCount, stackStart, stacks, values } = idx;
   const stride = idx.sampleTypes.length;
 
   // Pass 1: merge samples with the same location sequence (labels split
-  // them). Open addressing over the sequences' hashes.
+  // them). Open addressing over the sequences' hashes; a cell holds group + 1
+  // and the hash, so a probe touches one cache line.
   const mask = (1 << Math.ceil(Math.log2(2 * sampleCount + 2))) - 1;
-  const table = new Int32Array(mask + 1).fill(-1);
+  const table = new Int32Array(2 * (mask + 1));
   const groupSample = new Int32Array(sampleCount);
-  const groupHash = new Int32Array(sampleCount);
   const groupCount = new Float64Array(sampleCount);
   let groups = 0;
   let total = 0;
@@ -167,13 +225,13 @@ export function groupGoroutines(idx: ProfileIndex, memo: GoroutineMemo = gorouti
     const h = hashKeys(stacks, stackStart[i]!, stackStart[i + 1]!) | 0;
     let at = h & mask;
     let g: number;
-    while ((g = table[at]!) >= 0 && !(groupHash[g] === h && sameStack(idx, groupSample[g]!, i))) at = (at + 1) & mask;
+    while ((g = table[2 * at]! - 1) >= 0 && !(table[2 * at + 1] === h && sameStack(idx, groupSample[g]!, i))) at = (at + 1) & mask;
     if (g >= 0) {
       groupCount[g] = groupCount[g]! + count;
     } else {
-      table[at] = groups;
+      table[2 * at] = groups + 1;
+      table[2 * at + 1] = h;
       groupSample[groups] = i;
-      groupHash[groups] = h;
       groupCount[groups++] = count;
     }
   }
@@ -182,6 +240,7 @@ export function groupGoroutines(idx: ProfileIndex, memo: GoroutineMemo = gorouti
   // only in lines or hidden frames.
   const { table: nameTable, memo: meanings, extra: slots } = memo.begin();
   const call = ++slots.epoch;
+  slots.reserve(groups); // at most once per memo: later profiles mostly find their slots
   const names = new StackNames(idx.locations, nameTable);
   const found: Slot[] = [];
   for (let g = 0; g < groups; g++) {
@@ -191,9 +250,9 @@ export function groupGoroutines(idx: ProfileIndex, memo: GoroutineMemo = gorouti
     const h = names.hash(stacks, from, to);
     let m = meanings.get(h, names, stacks, from, to);
     if (!m) {
-      const keys = names.keys(stacks, from, to);
-      m = meaningOf(keys, nameTable, slots);
-      meanings.set(h, keys, m);
+      const { keys, at, n } = meanings.stage(names, stacks, from, to);
+      m = meaningOf(keys, at, at + n, nameTable, slots);
+      meanings.set(h, m);
     }
     const count = groupCount[g]!;
     const s = m.slot;
@@ -205,11 +264,10 @@ export function groupGoroutines(idx: ProfileIndex, memo: GoroutineMemo = gorouti
       s.blockedCounts = undefined;
       s.top = i;
       s.topCount = count;
-      s.topVisible = m.visible;
       found.push(s);
       continue;
     }
-    if (count > s.topCount) { s.top = i; s.topCount = count; s.topVisible = m.visible; }
+    if (count > s.topCount) { s.top = i; s.topCount = count; }
     if (m.blocked !== s.blocked || s.blockedCounts) {
       s.blockedCounts ??= new Map([[s.blocked, s.count]]);
       s.blockedCounts.set(m.blocked, (s.blockedCounts.get(m.blocked) ?? 0) + count);
@@ -217,20 +275,53 @@ export function groupGoroutines(idx: ProfileIndex, memo: GoroutineMemo = gorouti
     s.count += count;
   }
 
+  const distinct = found.length;
+  let beyond = 0;
+  if (distinct > keep) {
+    selectSlots(found, keep);
+    for (let i = keep; i < distinct; i++) beyond += found[i]!.count;
+    found.length = keep;
+  }
   sortSlots(found);
-  const frames = new LocationFrames(idx);
+  const frames = new LocationFrames(idx, names);
   const signatures: Signature[] = found.map((s) => ({
-    id: s.id,
+    id: s.id ??= idText(s.hi, s.lo),
     count: s.count,
     function: s.function,
     blockedOn: s.blockedCounts ? dominant(s.blockedCounts) : s.blocked,
-    frames: frames.pick(s.top, s.topVisible),
+    frames: frames.visible(s.top),
   }));
   memo.done();
-  return { total, signatures };
+  return distinct > keep ? { total, signatures, distinct, beyond } : { total, signatures };
 }
 
 const bySlot = (x: Slot, y: Slot) => y.count - x.count || x.hi - y.hi || x.lo - y.lo;
+
+/** Reorders a so that a[0..k) are its k first in bySlot order (quickselect). */
+function selectSlots(a: Slot[], k: number): void {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (hi > lo) {
+    const mid = (lo + hi) >>> 1;
+    // Median of three as the pivot, moved to hi.
+    if (bySlot(a[mid]!, a[lo]!) < 0) swap(a, mid, lo);
+    if (bySlot(a[hi]!, a[lo]!) < 0) swap(a, hi, lo);
+    if (bySlot(a[mid]!, a[hi]!) < 0) swap(a, mid, hi);
+    const pivot = a[hi]!;
+    let store = lo;
+    for (let i = lo; i < hi; i++) if (bySlot(a[i]!, pivot) < 0) swap(a, i, store++);
+    swap(a, store, hi);
+    if (store === k) return;
+    if (store < k) lo = store + 1;
+    else hi = store - 1;
+  }
+}
+
+function swap(a: Slot[], i: number, j: number): void {
+  const t = a[i]!;
+  a[i] = a[j]!;
+  a[j] = t;
+}
 
 /**
  * sortSignatures' order (count desc, then id). With counts below 2^21 and at
@@ -264,8 +355,10 @@ function sameStack(idx: ProfileIndex, a: number, b: number): boolean {
 
 // Frame objects once per location (stacks share most of their locations).
 class LocationFrames {
-  private readonly byLocation: (Frame[] | undefined)[] = [];
-  constructor(private readonly idx: ProfileIndex) {}
+  private readonly byLocation: (Frame[] | undefined)[];
+  constructor(private readonly idx: ProfileIndex, private readonly names: StackNames) {
+    this.byLocation = new Array<Frame[] | undefined>(idx.locations.length).fill(undefined); // packed, not holey
+  }
 
   of(l: number): Frame[] {
     let frames = this.byLocation[l];
@@ -276,19 +369,23 @@ class LocationFrames {
     return frames;
   }
 
-  /** The frames at the given positions of sample i's stack. */
-  pick(i: number, positions: Uint32Array): Frame[] {
-    const out = new Array<Frame>(positions.length);
-    let at = 0; // position of the location's first frame
-    let next = 0;
+  /** The visible frames (visibleNames) of sample i's stack. */
+  visible(i: number): Frame[] {
     const { stackStart, stacks } = this.idx;
-    for (let p = stackStart[i]!; p < stackStart[i + 1]! && next < positions.length; p++) {
-      const frames = this.of(stacks[p]!);
-      while (next < positions.length && positions[next]! < at + frames.length) {
-        out[next] = frames[positions[next]! - at]!;
-        next++;
+    const { start, flat, table: { flags } } = this.names;
+    const out: Frame[] = [];
+    let leading = true;
+    for (let p = stackStart[i]!; p < stackStart[i + 1]!; p++) {
+      const l = stacks[p]!;
+      const frames = this.of(l);
+      for (let q = start[l]!, j = 0; j < frames.length; q++, j++) {
+        const f = flags[flat[q]!]!;
+        if (leading) {
+          if (f & LEADING) continue;
+          leading = false;
+        }
+        if (!(f & HIDDEN)) out.push(frames[j]!);
       }
-      at += frames.length;
     }
     return out;
   }

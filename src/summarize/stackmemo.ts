@@ -9,15 +9,34 @@
 // grows freely while a profile is read (the profile is bounded by
 // max_decompressed_bytes) and starts over only after a profile that left it
 // over its cap: a table is never emptied under a profile that still holds
-// its keys.
+// its keys. Past its cap it stops storing (the profile's other stacks are
+// named afresh, as cheaply as Go parses them), so a profile of a million
+// distinct stacks does not also hold a million memo entries.
+
+import { labelValue } from '../labelvalue.js';
+import { nameDigest } from './stackid.js';
 
 /** Names and memo entries a target's memo keeps from one profile to the next. */
 export const MEMO_LIMITS = Object.freeze({ names: 1 << 16, entries: 1 << 15 });
 
-/** Function names as small integers, for one memo. */
+/** What a memo's user wants known of each name, once per name: flags, and optionally its id digest. */
+export interface NameClassifier { flags(name: string): number; digests: boolean; }
+
+/**
+ * Function names as small integers, for one memo, with what is known of each
+ * name: flags[key], label[key] (the name as a label value) and, when asked
+ * for, digests[2 key..2 key + 2) (stackid.ts).
+ */
 export class NameTable {
   private readonly names: string[] = [];
   private readonly keyOf = new Map<string, number>();
+  readonly label: string[] = [];
+  flags: Uint32Array = new Uint32Array(256);
+  digests: Uint32Array = new Uint32Array(0);
+
+  constructor(private readonly classifier: NameClassifier = { flags: () => 0, digests: false }) {
+    if (classifier.digests) this.digests = new Uint32Array(512);
+  }
 
   key(name: string): number {
     let k = this.keyOf.get(name);
@@ -25,8 +44,19 @@ export class NameTable {
       k = this.names.length;
       this.names.push(name);
       this.keyOf.set(name, k);
+      this.describe(name, k);
     }
     return k;
+  }
+
+  private describe(name: string, k: number): void {
+    if (k >= this.flags.length) this.flags = grown(this.flags);
+    this.flags[k] = this.classifier.flags(name);
+    this.label.push(labelValue(name));
+    if (this.classifier.digests) {
+      if (2 * k + 2 > this.digests.length) this.digests = grown(this.digests);
+      nameDigest(name, this.digests, 2 * k);
+    }
   }
 
   name(key: number): string {
@@ -36,6 +66,12 @@ export class NameTable {
   get size(): number {
     return this.names.length;
   }
+}
+
+function grown(a: Uint32Array): Uint32Array {
+  const b = new Uint32Array(2 * a.length);
+  b.set(a);
+  return b;
 }
 
 /** Hash of keys[start..end): FNV-style multiply-xor, mixed at the end. */
@@ -50,15 +86,17 @@ function finish(h: number): number {
   return (h ^ (h >>> 13)) >>> 0;
 }
 
-interface Entry<V> { keys: Uint32Array; value: V; next: Entry<V> | undefined; }
+/** A stored sequence: keys pool[at..at + n). */
+interface Entry<V> { at: number; n: number; value: V; next: Entry<V> | undefined; }
 
 /**
  * A profile's stacks (sequences of location indexes) as name sequences,
  * without copying them: each location's frames' name keys and their hash.
  */
 export class StackNames {
-  private readonly start: Uint32Array;
-  private readonly flat: Uint32Array;
+  /** Location l's frames' name keys are flat[start[l]..start[l + 1]). */
+  readonly start: Uint32Array;
+  readonly flat: Uint32Array;
   private readonly locationHash: Uint32Array;
 
   constructor(locations: readonly { frames: readonly { fn: { name: string } }[] }[], readonly table: NameTable) {
@@ -85,47 +123,85 @@ export class StackNames {
     return finish(h);
   }
 
-  /** Whether keys is the name sequence of stack[from..to). */
-  matches(keys: Uint32Array, stack: Uint32Array, from: number, to: number): boolean {
-    let k = 0;
+  /** Whether keys[at..at + n) is the name sequence of stack[from..to). */
+  matches(keys: Uint32Array, at: number, n: number, stack: Uint32Array, from: number, to: number): boolean {
+    let k = at;
+    const end = at + n;
     for (let p = from; p < to; p++) {
       const l = stack[p]!;
       const e = this.start[l + 1]!;
+      if (k + e - this.start[l]! > end) return false;
       for (let q = this.start[l]!; q < e; q++) if (keys[k++] !== this.flat[q]) return false;
     }
-    return k === keys.length;
+    return k === end;
   }
 
-  /** The name keys of stack[from..to), leaf first, innermost inlined function first. */
-  keys(stack: Uint32Array, from: number, to: number): Uint32Array {
+  /** How many name keys stack[from..to) has. */
+  count(stack: Uint32Array, from: number, to: number): number {
     let n = 0;
     for (let p = from; p < to; p++) n += this.start[stack[p]! + 1]! - this.start[stack[p]!]!;
-    const out = new Uint32Array(n);
-    n = 0;
+    return n;
+  }
+
+  /** Writes the name keys of stack[from..to) (leaf first, innermost inlined function first) to out[at..). */
+  copy(stack: Uint32Array, from: number, to: number, out: Uint32Array, at: number): void {
     for (let p = from; p < to; p++) {
       const l = stack[p]!;
-      for (let q = this.start[l]!; q < this.start[l + 1]!; q++) out[n++] = this.flat[q]!;
+      for (let q = this.start[l]!, e = this.start[l + 1]!; q < e; q++) out[at++] = this.flat[q]!;
     }
-    return out;
   }
 }
 
-/** Name sequence → value, inside one StackMemo. */
+// Map keys V8 keeps as small integers (a 32-bit one would be a heap number):
+// two hashes sharing these bits only share a chain, which compares names.
+const SMI = 0x3fffffff;
+
+/** Name sequence → value, inside one StackMemo; stores up to `room` entries. */
 export class NameSequenceMemo<V> {
   private byHash = new Map<number, Entry<V>>();
   size = 0;
+  /** A set() found it full. */
+  overflowed = false;
+  // Every stored sequence's keys, end to end: one buffer, not one array each.
+  private pool = new Uint32Array(4096);
+  private used = 0;
+
+  constructor(private readonly room: number) {}
 
   /** The value stored for the names of stack[from..to), whose names.hash() is hash. */
   get(hash: number, names: StackNames, stack: Uint32Array, from: number, to: number): V | undefined {
-    for (let e = this.byHash.get(hash); e; e = e.next) {
-      if (names.matches(e.keys, stack, from, to)) return e.value;
+    for (let e = this.byHash.get(hash & SMI); e; e = e.next) {
+      if (names.matches(this.pool, e.at, e.n, stack, from, to)) return e.value;
     }
     return undefined;
   }
 
-  /** Call after a get() that missed, with its hash. */
-  set(hash: number, keys: Uint32Array, value: V): void {
-    this.byHash.set(hash, { keys, value, next: this.byHash.get(hash) });
+  /**
+   * After a get() that missed: the names of stack[from..to) written where
+   * set() would keep them, so they are copied once; staged.keys[staged.at..
+   * staged.at + staged.n) until the next stage().
+   */
+  stage(names: StackNames, stack: Uint32Array, from: number, to: number): { keys: Uint32Array; at: number; n: number } {
+    const n = names.count(stack, from, to);
+    if (this.used + n > this.pool.length) {
+      const grown = new Uint32Array(Math.max(2 * this.pool.length, this.used + n));
+      grown.set(this.pool.subarray(0, this.used));
+      this.pool = grown;
+    }
+    names.copy(stack, from, to, this.pool, this.used);
+    this.staged.keys = this.pool;
+    this.staged.at = this.used;
+    this.staged.n = n;
+    return this.staged;
+  }
+
+  private readonly staged = { keys: this.pool, at: 0, n: 0 };
+
+  /** Keeps the value for the names last staged, whose names.hash() is hash, if there is room. */
+  set(hash: number, value: V): void {
+    if (this.size >= this.room) { this.overflowed = true; return; }
+    this.byHash.set(hash & SMI, { at: this.used, n: this.staged.n, value, next: this.byHash.get(hash & SMI) });
+    this.used += this.staged.n;
     this.size++;
   }
 }
@@ -138,7 +214,7 @@ export class NameSequenceMemo<V> {
 export class StackMemo<T, X = undefined> {
   private state!: { table: NameTable; memo: NameSequenceMemo<T>; extra: X };
 
-  constructor(private readonly makeExtra: () => X, private readonly limits = MEMO_LIMITS) {
+  constructor(private readonly makeExtra: () => X, private readonly classifier?: NameClassifier, private readonly limits = MEMO_LIMITS) {
     this.reset();
   }
 
@@ -151,10 +227,10 @@ export class StackMemo<T, X = undefined> {
   /** After a profile: a memo it left over the cap is let go now rather than held until the next one. */
   done(): void {
     const s = this.state;
-    if (s.table.size > this.limits.names || s.memo.size > this.limits.entries) this.reset();
+    if (s.table.size > this.limits.names || s.memo.overflowed) this.reset();
   }
 
   private reset(): void {
-    this.state = { table: new NameTable(), memo: new NameSequenceMemo<T>(), extra: this.makeExtra() };
+    this.state = { table: new NameTable(this.classifier), memo: new NameSequenceMemo<T>(this.limits.entries), extra: this.makeExtra() };
   }
 }

@@ -20,6 +20,8 @@ export const forgetStacks = () => { memos = { goroutine: goroutineMemo(), heap: 
 
 const target = { name: 'bench', url: 'http://127.0.0.1', topSignatures: 100, topHeapFunctions: 100, maxProfileBytes: 2 ** 30, maxDecompressedBytes: 2 ** 31, sources: ['goroutine', 'heap'] };
 const MAX = 2 ** 31;
+// What the exporter's worker keeps of a goroutine profile (sources/goroutine.ts's KEPT_SIGNATURES).
+const KEEP = 2000;
 
 async function render(result) {
   const r = new Registry();
@@ -42,7 +44,7 @@ export function pipeline(kind, file) {
     return async () => {
       const idx = readProfile(await decompress(body, MAX));
       expectCountProfile(idx, 'goroutine');
-      const data = { ...groupGoroutines(idx, memos.goroutine), format: 'proto' };
+      const data = { ...groupGoroutines(idx, memos.goroutine, KEEP), format: 'proto' };
       const text = await render({ goroutine: { source: 'goroutine', durationSeconds: 0, data } });
       return data.signatures.length + text.length * 0;
     };

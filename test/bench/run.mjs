@@ -27,17 +27,21 @@ for (const cmd of ['gen', 'peer']) {
 }
 
 // Heap sites: one allocating stack per goroutine stack shape (K of them).
+// `distinct`: every goroutine on a stack of its own, the goroutine proto
+// alone (no text dumps): what naming stacks never seen before costs.
 const SIZES = [
   { goroutines: 10_000, stacks: 100, heapSites: 100 },
   { goroutines: 100_000, stacks: 1_000, heapSites: 1_000 },
   ...(quick ? [] : [{ goroutines: 1_000_000, stacks: 10_000, heapSites: 10_000 }]),
+  { goroutines: 100_000, stacks: 100_000, heapSites: 0, distinct: true },
+  ...(quick ? [] : [{ goroutines: 1_000_000, stacks: 1_000_000, heapSites: 0, distinct: true }]),
 ];
 
 function dataset(s) {
   const dir = join(work, `${s.goroutines}_${s.stacks}`);
   if (!existsSync(join(dir, 'meta.json'))) {
     say(`generating ${s.goroutines} goroutines / ${s.stacks} stacks / ${s.heapSites} heap sites (cached in ${dir})`);
-    execFileSync(join(bin, 'gen'), ['-goroutines', String(s.goroutines), '-stacks', String(s.stacks), '-heap-sites', String(s.heapSites), '-out', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(join(bin, 'gen'), ['-goroutines', String(s.goroutines), '-stacks', String(s.stacks), '-heap-sites', String(s.heapSites), `-text=${!s.distinct}`, '-out', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
   }
   return dir;
 }
@@ -48,10 +52,10 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 // the hot code (the first ~20 runs of a small profile are several times
 // slower: that is cold_ms, not a fixed per-scrape cost) and, unless `forget`,
 // the stacks' meanings are memoized from the previous scrape of the target.
-async function warm(kind, file, iterations, forget = false) {
+async function warm(kind, file, iterations, forget = false, minWarmup = 3) {
   const run = pipeline(kind, file);
   const start = performance.now();
-  for (let n = 0; n < 200 && (n < 3 || performance.now() - start < 1000); n++) {
+  for (let n = 0; n < 200 && (n < minWarmup || performance.now() - start < 1000); n++) {
     if (forget) forgetStacks();
     await run();
   }
@@ -80,23 +84,28 @@ function peer(kind, file, iterations) {
 const rows = [];
 for (const s of SIZES) {
   const dir = dataset(s);
-  const iterations = s.goroutines >= 1_000_000 ? 5 : 15;
-  const cases = [
-    ['goroutine', 'goroutine.pb.gz', `goroutine ${s.goroutines / 1000}k/${s.stacks}`, 'google/pprof profile.Parse'],
-    ['heap', 'heap.pb.gz', `heap ${s.heapSites} sites`, 'google/pprof profile.Parse'],
-    ['debug2', 'goroutine.debug2.txt', `debug=2 ${s.goroutines / 1000}k/${s.stacks}`, 'panicparse/v2'],
-  ];
+  const huge = s.goroutines >= 1_000_000;
+  // A run over 1M distinct stacks takes seconds: one warm-up, three timed.
+  const iterations = huge ? (s.distinct ? 3 : 5) : 15;
+  const minWarmup = huge && s.distinct ? 1 : 3;
+  const cases = s.distinct
+    ? [['goroutine', 'goroutine.pb.gz', `goroutine ${s.goroutines / 1000}k distinct`, 'google/pprof profile.Parse']]
+    : [
+      ['goroutine', 'goroutine.pb.gz', `goroutine ${s.goroutines / 1000}k/${s.stacks}`, 'google/pprof profile.Parse'],
+      ['heap', 'heap.pb.gz', `heap ${s.heapSites} sites`, 'google/pprof profile.Parse'],
+      ['debug2', 'goroutine.debug2.txt', `debug=2 ${s.goroutines / 1000}k/${s.stacks}`, 'panicparse/v2'],
+    ];
   for (const [kind, f, name, peerName] of cases) {
     const file = join(dir, f);
     say(`timing ${name}`);
-    const oursWarm = await warm(kind, file, iterations);
-    const unmemo = kind === 'debug2' ? null : await warm(kind, file, iterations, true);
+    const oursWarm = await warm(kind, file, iterations, false, minWarmup);
+    const unmemo = kind === 'debug2' ? null : await warm(kind, file, iterations, true, minWarmup);
     const c = cold(kind, file);
     const p = peer(kind, file, iterations);
     rows.push({
       case: name, ours_ms: round(oursWarm), unmemo_ms: unmemo === null ? null : round(unmemo), cold_ms: round(c.ms), peer: peerName, peer_ms: round(p.median_ms),
-      ratio: round(oursWarm / p.median_ms, 2), rss_mib: round(c.rss_mib, 1), peer_rss_mib: round(p.maxrss_mib, 1),
-      file_mib: round(statSync(file).size / 2 ** 20, 2),
+      ratio: round(oursWarm / p.median_ms, 2), unmemo_ratio: unmemo === null ? null : round(unmemo / p.median_ms, 2),
+      rss_mib: round(c.rss_mib, 1), peer_rss_mib: round(p.maxrss_mib, 1), file_mib: round(statSync(file).size / 2 ** 20, 2),
     });
   }
 }
@@ -118,7 +127,7 @@ function round(x, d = 1) {
 if (json) {
   process.stdout.write(`${JSON.stringify(rows)}\n`);
 } else {
-  const cols = ['case', 'ours_ms', 'unmemo_ms', 'cold_ms', 'peer', 'peer_ms', 'ratio', 'rss_mib', 'peer_rss_mib', 'file_mib'];
+  const cols = ['case', 'ours_ms', 'unmemo_ms', 'cold_ms', 'peer', 'peer_ms', 'ratio', 'unmemo_ratio', 'rss_mib', 'peer_rss_mib', 'file_mib'];
   const cell = (v) => (v === null || v === undefined ? '-' : String(v));
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
   const line = (vals) => `| ${vals.map((v, i) => v.padEnd(widths[i])).join(' | ')} |`;
@@ -128,5 +137,6 @@ if (json) {
   console.log('\nours_ms: median warm run of our pipeline (gunzip → decode → validate → group → metrics text; debug=2 streamed),');
   console.log('  after V8 has optimized it, with the stacks seen on the previous scrape (their signature ids etc. memoized);');
   console.log('unmemo_ms: the same with the memo emptied before each run (a scrape whose stacks are all new);');
-  console.log('cold_ms: once in a fresh process; ratio = ours_ms / peer_ms; rss_mib: peak RSS of that fresh process.');
+  console.log('cold_ms: once in a fresh process; ratio = ours_ms / peer_ms, unmemo_ratio = unmemo_ms / peer_ms;');
+  console.log('  rss_mib: peak RSS of that fresh process; peer_rss_mib: the Go peer\'s.');
 }

@@ -7,7 +7,47 @@ import { applicationFunction, blockedOn, type BlockedOn } from '../../src/summar
 import { dominant, sortSignatures, visibleNames, type Frame, type GoroutineSummary, type Signature } from '../../src/summarize/signature.js';
 import { allocationSite, type HeapSite, type HeapSummary, type HeapValues } from '../../src/summarize/heapsites.js';
 
-const signatureId = (names: readonly string[]) => createHash('sha256').update(names.join('\n')).digest('hex').slice(0, 16);
+// The id as README defines it, written from the spec on bytes (not the
+// word-at-a-time code of src/summarize/stackid.ts): MurmurHash3_x86_128,
+// seed 0, of the names' SHA-256 prefixes (8 bytes each) concatenated; h1, h2.
+export function referenceSignatureId(names: readonly string[]): string {
+  const data = Buffer.concat(names.map((n) => createHash('sha256').update(n, 'utf8').digest().subarray(0, 8)));
+  const c = [0x239b961b, 0xab0e9789, 0x38b34ae5, 0xa1e38b93];
+  const rot = [15, 16, 17, 18];
+  const hrot = [19, 17, 15, 13];
+  const add = [0x561ccd1b, 0x0bcaa747, 0x96cd1c35, 0x32ac3b17];
+  const u = (x: number) => x >>> 0;
+  const rotl = (x: number, r: number) => u((x << r) | (x >>> (32 - r)));
+  const mul = (a: number, b: number) => u(Math.imul(a, b));
+  const mixK = (k: number, j: number) => mul(rotl(mul(k, c[j]!), rot[j]!), c[(j + 1) % 4]!);
+  const h = [0, 0, 0, 0];
+  const blocks = Math.floor(data.length / 16);
+  for (let b = 0; b < blocks; b++) {
+    for (let j = 0; j < 4; j++) {
+      h[j] = u(h[j]! ^ mixK(data.readUInt32LE(16 * b + 4 * j), j));
+      h[j] = u(mul(u(rotl(h[j]!, hrot[j]!) + h[(j + 1) % 4]!), 5) + add[j]!);
+    }
+  }
+  const tail = data.subarray(16 * blocks);
+  for (let j = 0; j < 4; j++) {
+    let k = 0;
+    for (let i = 3; i >= 0; i--) if (4 * j + i < tail.length) k = u((k << 8) | tail[4 * j + i]!);
+    if (4 * j < tail.length) h[j] = u(h[j]! ^ mixK(k, j));
+  }
+  const fmix = (x: number) => {
+    x = mul(x ^ (x >>> 16), 0x85ebca6b);
+    x = mul(x ^ (x >>> 13), 0xc2b2ae35);
+    return u(x ^ (x >>> 16));
+  };
+  for (let j = 0; j < 4; j++) h[j] = u(h[j]! ^ data.length);
+  h[0] = u(h[0]! + h[1]! + h[2]! + h[3]!);
+  for (let j = 1; j < 4; j++) h[j] = u(h[j]! + h[0]!);
+  for (let j = 0; j < 4; j++) h[j] = fmix(h[j]!);
+  h[0] = u(h[0]! + h[1]! + h[2]! + h[3]!);
+  h[1] = u(h[1]! + h[0]!);
+  return h.slice(0, 2).map((x) => x.toString(16).padStart(8, '0')).join('');
+}
+const signatureId = referenceSignatureId;
 
 function stackOf(idx: ProfileIndex, i: number): number[] {
   return [...idx.stacks.subarray(idx.stackStart[i], idx.stackStart[i + 1])];

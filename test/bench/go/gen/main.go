@@ -1,12 +1,14 @@
 // Command gen writes realistic Go profiles for the pprof-exporter benchmark.
 //
-//	gen -goroutines N -stacks K -depth D -heap-sites M -out DIR
+//	gen -goroutines N -stacks K -depth D -heap-sites M [-text=false] -out DIR
 //
 // It parks N goroutines spread evenly over K distinct stacks of D variant
 // frames (plus an entry frame), retains 1 KiB from each of M distinct
 // allocation stacks, then writes goroutine.pb.gz, goroutine.debug1.txt,
 // goroutine.debug2.txt (runtime.Stack, doubling up to 64 MiB and cut there,
 // as net/http/pprof's debug=2 does), heap.pb.gz and meta.json into DIR.
+// -text=false leaves out the two text dumps (for K = N they would be GiBs
+// that no benchmark row reads).
 package main
 
 import (
@@ -48,19 +50,20 @@ func main() {
 	k := flag.Int("stacks", 100, "distinct goroutine stacks")
 	depth := flag.Int("depth", 20, "variant frames per stack")
 	m := flag.Int("heap-sites", 1000, "distinct allocation stacks retaining 1 KiB each")
+	text := flag.Bool("text", true, "also write goroutine.debug1.txt and goroutine.debug2.txt")
 	out := flag.String("out", "", "output directory")
 	flag.Parse()
 	if *out == "" || *n < 0 || *k < 1 || *depth < 1 || *m < 0 {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(*n, *k, *depth, *m, *out); err != nil {
+	if err := run(*n, *k, *depth, *m, *text, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n, k, depth, m int, out string) error {
+func run(n, k, depth, m int, text bool, out string) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
@@ -128,26 +131,10 @@ func run(n, k, depth, m int, out string) error {
 	if err := write("goroutine.pb.gz", func(f *os.File) error { return pprof.Lookup("goroutine").WriteTo(f, 0) }); err != nil {
 		return err
 	}
-	var sb strings.Builder
-	if err := write("goroutine.debug1.txt", func(f *os.File) error {
-		if err := pprof.Lookup("goroutine").WriteTo(&sb, 1); err != nil {
+	if text {
+		if err := writeText(write, &md); err != nil {
 			return err
 		}
-		_, err := f.WriteString(sb.String())
-		return err
-	}); err != nil {
-		return err
-	}
-	fmt.Sscanf(sb.String(), "goroutine profile: total %d", &md.ProfileTotal)
-	sb.Reset()
-	if err := write("goroutine.debug2.txt", func(f *os.File) error {
-		buf, truncated := goroutineStacks()
-		md.Debug2Truncated = truncated
-		md.Debug2Goroutines = countGoroutineHeaders(buf)
-		_, err := f.Write(buf)
-		return err
-	}); err != nil {
-		return err
 	}
 	if err := write("heap.pb.gz", func(f *os.File) error {
 		runtime.GC()
@@ -169,6 +156,32 @@ func run(n, k, depth, m int, out string) error {
 		return err
 	}
 	os.Stdout.Write(append(b, '\n'))
+	return nil
+}
+
+// writeText writes the debug=1 and debug=2 dumps.
+func writeText(write func(string, func(*os.File) error) error, md *meta) error {
+	var sb strings.Builder
+	if err := write("goroutine.debug1.txt", func(f *os.File) error {
+		if err := pprof.Lookup("goroutine").WriteTo(&sb, 1); err != nil {
+			return err
+		}
+		_, err := f.WriteString(sb.String())
+		return err
+	}); err != nil {
+		return err
+	}
+	fmt.Sscanf(sb.String(), "goroutine profile: total %d", &md.ProfileTotal)
+	sb.Reset()
+	if err := write("goroutine.debug2.txt", func(f *os.File) error {
+		buf, truncated := goroutineStacks()
+		md.Debug2Truncated = truncated
+		md.Debug2Goroutines = countGoroutineHeaders(buf)
+		_, err := f.Write(buf)
+		return err
+	}); err != nil {
+		return err
+	}
 	return nil
 }
 
