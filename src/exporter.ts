@@ -1,12 +1,12 @@
 // The exporter's state: the current config, the HTTP client, the error
 // counters, and how a scrape of /metrics turns into one pass over all targets.
 import { createHash } from 'node:crypto';
-import { Registry } from 'prom-client';
 import { loadConfig, type Config, type TargetConfig } from './config/config.js';
 import type { ScrapeContext, SourceResult } from './sources/harness.js';
 import { scrapeTarget, sourceResults, type TargetResult } from './sources/target.js';
 import { BackgroundSampler } from './sources/background.js';
 import { ErrorCounts, ProbeCounts, createProcessRegistry, renderTargets } from './metrics/render.js';
+import { Exposition } from './metrics/exposition.js';
 import { Allowlist, systemResolver, type Resolver } from './http/allowlist.js';
 import { ClientCache } from './http/client.js';
 import { moduleLabel, probe, ProbedTargets, type ProbeAnswer } from './probe.js';
@@ -179,17 +179,21 @@ export class Exporter {
     }
   }
 
-  /** One /metrics body: every target scraped now, plus the process' own metrics. */
-  async metrics(timeoutHeader: string | undefined): Promise<{ contentType: string; body: string }> {
+  /**
+   * One /metrics body: every target scraped now, plus the process' own
+   * metrics. In chunks: over many targets the body is 100+ MiB, which is
+   * better never held whole.
+   */
+  async metrics(timeoutHeader: string | undefined): Promise<{ contentType: string; body: Iterable<Buffer> }> {
     const results = await this.scrapeAll(scrapeTimeoutSeconds(timeoutHeader, this.config));
-    const perScrape = new Registry();
-    for (const f of renderTargets(perScrape, results, this.background)) this.noteFailure(f.target, f.source);
-    this.errors.render(perScrape);
-    this.probes.render(perScrape, {
+    const page = new Exposition();
+    for (const f of renderTargets(page, results, this.background)) this.noteFailure(f.target, f.source);
+    this.errors.render(page);
+    this.probes.render(page, {
       inFlight: this.probesInFlight, max: this.config.maxConcurrentProbes, tracked: this.probed.size,
     });
-    const merged = Registry.merge([this.process.registry, perScrape]);
-    return { contentType: merged.contentType, body: await merged.metrics() };
+    const own = this.process.registry;
+    return { contentType: own.contentType, body: page.chunks(await own.metrics()) };
   }
 
   async close(): Promise<void> {
