@@ -32,8 +32,10 @@ const firstLine = (child) => new Promise((resolve, reject) => {
   child.once('exit', (code) => reject(new Error(`${role ?? 'child'} exited (${code}) before answering`)));
 });
 
+// SCALE_CPU_PROF=DIR: the exporter processes write a CPU profile there.
 function child(args) {
-  const c = spawn(process.execPath, [fileURLToPath(import.meta.url), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const prof = args[0] === 'exporter' && process.env.SCALE_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SCALE_CPU_PROF}`] : [];
+  const c = spawn(process.execPath, [...prof, fileURLToPath(import.meta.url), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   return { c, ready: firstLine(c) };
 }
 
@@ -52,7 +54,8 @@ if (role === 'profiles') {
   const handler = (_req, res) => res.end(body);
   const ports = [];
   for (let i = 0; i < Number(n); i++) {
-    const s = createServer(handler);
+    // Like Go's net/http server: no idle timeout on kept-alive connections.
+    const s = createServer({ keepAliveTimeout: 0 }, handler);
     await new Promise((r) => s.listen(0, '127.0.0.1', r));
     ports.push(s.address().port);
   }
@@ -73,8 +76,16 @@ if (role === 'profiles') {
   const server = createAppServer(createApp(exp), undefined);
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`);
+  // SCALE_MEM=1: the peak of each part of memoryUsage(), sampled, on stderr.
+  const peak = {};
+  if (process.env.SCALE_MEM) {
+    setInterval(() => {
+      for (const [k, v] of Object.entries(process.memoryUsage())) peak[k] = Math.max(peak[k] ?? 0, Math.round(v / 2 ** 20));
+    }, 10).unref();
+  }
   process.stdin.resume();
   process.stdin.on('end', async () => {
+    if (process.env.SCALE_MEM) process.stderr.write(`exporter peak MiB: ${JSON.stringify(peak)}\n`);
     process.stdout.write(`${JSON.stringify({ rss_mib: maxRssMib() })}\n`);
     process.exit(0);
   });
@@ -114,7 +125,7 @@ if (role === 'profiles') {
       times.push(performance.now() - t);
       bytes = text.length;
       const failed = failures(text);
-      if (failed) throw new Error(`/metrics: ${failed} target scrapes failed`);
+      if (failed) throw new Error(`/metrics: ${failed} target scrapes failed: ${[...new Set(text.match(/^pprof_exporter_scrape_errors_total\{[^}]*\}/gm)?.map((l) => l.replace(/target="[^"]*",?/, "")))].join(" ")}`);
     }
     return { ms: [...times].sort((a, b) => a - b)[2], first_ms: times[0], body_mib: bytes / 2 ** 20 };
   });
