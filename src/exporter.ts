@@ -171,7 +171,7 @@ export class Exporter {
         for (const f of answer.failures ?? []) this.noteFailure(f.target, f.source);
         this.probed.track(answer.result.target);
       } else if (answer.outcome === 'denied') {
-        this.logger.warn({ target: String(query.target).slice(0, 200), err: answer.body.trim() }, 'probe denied');
+        this.logger.warn({ target: String(query.target).slice(0, 200), err: answer.body.toString().trim() }, 'probe denied');
       }
       return answer;
     } finally {

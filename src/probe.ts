@@ -23,7 +23,8 @@ export interface ProbeAnswer {
   outcome: ProbeOutcome;
   module: string; // a configured module name, or "unknown"
   contentType: string;
-  body: string;
+  /** Text for the caller's mistakes; a probe's page as UTF-8. */
+  body: string | Buffer;
   headers?: Record<string, string>;
   /** Set when a probe ran: the target as scraped, for logging and background sampling. */
   result?: TargetResult;
@@ -131,7 +132,7 @@ async function render(module: ModuleConfig, result: TargetResult, deps: ProbeDep
   const gauge = (d: { name: string; help: string }, v: number) => page.family(d.name, d.help, 'gauge').set({}, v);
   gauge(METRICS.probeSuccess, ok ? 1 : 0);
   gauge(METRICS.probeDuration, (performance.now() - start) / 1000);
-  return { status: 200, outcome: ok ? 'success' : 'failure', module: module.name, contentType: CONTENT_TYPE, body: page.text(), result, failures };
+  return { status: 200, outcome: ok ? 'success' : 'failure', module: module.name, contentType: CONTENT_TYPE, body: page.bytes(), result, failures };
 }
 
 // Probed targets whose background sources are sampled: bounded, forgotten when no longer probed.

@@ -177,8 +177,9 @@ export class Exposition {
     }
   }
 
-  text(head = ''): string {
-    return Buffer.concat(Array.from(this.chunks(head), (c) => Buffer.from(c))).toString('utf8');
+  /** The whole body as one Buffer: for a small page (a probe's). */
+  bytes(head = ''): Buffer {
+    return Buffer.concat(Array.from(this.chunks(head), (c) => Buffer.from(c)));
   }
 
   /** Registers every family in a prom-client registry (the same text from its metrics()). */
