@@ -7,6 +7,7 @@ import type { ScrapeContext, SourceResult } from './sources/harness.js';
 import { scrapeTarget, sourceResults, type TargetResult } from './sources/target.js';
 import { BackgroundSampler } from './sources/background.js';
 import { ErrorCounts, ProbeCounts, createProcessRegistry, renderTargets } from './metrics/render.js';
+import { Exposition } from './metrics/exposition.js';
 import { Allowlist, systemResolver, type Resolver } from './http/allowlist.js';
 import { ClientCache } from './http/client.js';
 import { moduleLabel, parseProbeTarget, probe, probeTarget, ProbeError, ProbedTargets, type ProbeAnswer } from './probe.js';
@@ -176,7 +177,7 @@ export class Exporter {
         for (const f of answer.failures ?? []) this.noteFailure(f.target, f.source);
         this.probed.track(answer.result.target);
       } else if (answer.outcome === 'denied') {
-        this.logger.warn({ target: String(query.target).slice(0, 200), err: answer.body.trim() }, 'probe denied');
+        this.logger.warn({ target: String(query.target).slice(0, 200), err: answer.body.toString().trim() }, 'probe denied');
       }
       return answer;
     } finally {
@@ -225,17 +226,21 @@ export class Exporter {
     }
   }
 
-  /** One /metrics body: every target scraped now, plus the process' own metrics. */
-  async metrics(timeoutHeader: string | undefined): Promise<{ contentType: string; body: string }> {
+  /**
+   * One /metrics body: every target scraped now, plus the process' own
+   * metrics. In chunks: over many targets the body is 100+ MiB, which is
+   * better never held whole.
+   */
+  async metrics(timeoutHeader: string | undefined): Promise<{ contentType: string; body: Iterable<Buffer> }> {
     const results = await this.scrapeAll(scrapeTimeoutSeconds(timeoutHeader, this.config));
-    const perScrape = new Registry();
-    for (const f of renderTargets(perScrape, results, this.background)) this.noteFailure(f.target, f.source);
-    this.errors.render(perScrape);
-    this.probes.render(perScrape, {
+    const page = new Exposition();
+    for (const f of renderTargets(page, results, this.background)) this.noteFailure(f.target, f.source);
+    this.errors.render(page);
+    this.probes.render(page, {
       inFlight: this.probesInFlight, max: this.config.maxConcurrentProbes, tracked: this.probed.size,
     });
-    const merged = Registry.merge([this.process.registry, ...this.extra, perScrape]);
-    return { contentType: merged.contentType, body: await merged.metrics() };
+    const own = this.extra.length ? Registry.merge([this.process.registry, ...this.extra]) : this.process.registry;
+    return { contentType: own.contentType, body: page.chunks(await own.metrics()) };
   }
 
   async close(): Promise<void> {

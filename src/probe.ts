@@ -2,7 +2,7 @@
 // request, chosen by Prometheus' relabelling; a fresh registry per probe; a
 // failed probe is data (probe_success 0, HTTP 200); only the caller's
 // mistakes are 4xx, with a one-line reason.
-import { Gauge, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { METRICS } from './metrics/catalog.js';
 import type { Config, ModuleConfig, TargetConfig } from './config/config.js';
 import { DEFAULT_MODULE } from './config/config.js';
@@ -10,6 +10,9 @@ import { TargetDenied, type Allowlist, type Resolver } from './http/allowlist.js
 import type { ScrapeContext } from './sources/harness.js';
 import { scrapeTarget, sourceResults, type TargetResult } from './sources/target.js';
 import { renderTargets, type RenderFailure } from './metrics/render.js';
+import { Exposition } from './metrics/exposition.js';
+
+const CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 import type { BackgroundSampler } from './sources/background.js';
 import { printable } from './printable.js';
 
@@ -20,7 +23,8 @@ export interface ProbeAnswer {
   outcome: ProbeOutcome;
   module: string; // a configured module name, or "unknown"
   contentType: string;
-  body: string;
+  /** Text for the caller's mistakes; a probe's page as UTF-8. */
+  body: string | Buffer;
   headers?: Record<string, string>;
   /** Set when a probe ran: the target as scraped, for logging and background sampling. */
   result?: TargetResult;
@@ -120,16 +124,15 @@ export async function probe(deps: ProbeDeps, query: Record<string, unknown>): Pr
 }
 
 async function render(module: ModuleConfig, result: TargetResult, deps: ProbeDeps, start: number): Promise<ProbeAnswer> {
-  const registry = new Registry();
+  const page = new Exposition();
   // Prometheus adds `instance` (and the relabelling recipe `target`) itself:
   // the probe's series carry no target label.
-  const failures = renderTargets(registry, [result], deps.background, { byTarget: false });
+  const failures = renderTargets(page, [result], deps.background, { byTarget: false });
   const ok = sourceResults(result).every((s) => !s.error);
-  const gauge = (d: { name: string; help: string }, v: number) => new Gauge({ name: d.name, help: d.help, registers: [registry] }).set(v);
+  const gauge = (d: { name: string; help: string }, v: number) => page.family(d.name, d.help, 'gauge').set({}, v);
   gauge(METRICS.probeSuccess, ok ? 1 : 0);
   gauge(METRICS.probeDuration, (performance.now() - start) / 1000);
-  const body = await registry.metrics();
-  return { status: 200, outcome: ok ? 'success' : 'failure', module: module.name, contentType: registry.contentType, body, result, failures };
+  return { status: 200, outcome: ok ? 'success' : 'failure', module: module.name, contentType: CONTENT_TYPE, body: page.bytes(), result, failures };
 }
 
 // Probed targets whose background sources are sampled: bounded, forgotten when no longer probed.

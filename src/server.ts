@@ -61,7 +61,8 @@ export function createApp(exporter: Exporter, opts: AppOptions = {}): Express {
 
   app.get(telemetryPath, async (req, res) => {
     const { contentType, body } = await exporter.metrics(req.get('X-Prometheus-Scrape-Timeout-Seconds'));
-    res.type(contentType).send(body);
+    res.type(contentType);
+    await writeChunks(res, body);
   });
   app.get('/probe', async (req, res) => {
     const a = await exporter.probe(req.query as Record<string, unknown>, req.get('X-Prometheus-Scrape-Timeout-Seconds'));
@@ -93,6 +94,24 @@ export function createApp(exporter: Exporter, opts: AppOptions = {}): Express {
     if (!res.headersSent) res.status(500).type('text').send(`internal error: ${printableText(err.message)}\n`);
   });
   return app;
+}
+
+/**
+ * Writes each chunk once the socket has taken the one before (the chunks
+ * share one buffer, Exposition.chunks), then ends: the body is never held
+ * whole, and the event loop turns between chunks.
+ */
+async function writeChunks(res: express.Response, chunks: Iterable<Buffer>): Promise<void> {
+  for (const chunk of chunks) {
+    const ok = await new Promise<boolean>((resolve) => {
+      if (res.destroyed) { resolve(false); return; }
+      const closed = () => resolve(false);
+      res.once('close', closed);
+      res.write(chunk, (err) => { res.off('close', closed); resolve(!err); });
+    });
+    if (!ok) return;
+  }
+  res.end();
 }
 
 /** 405 with the methods the path does take, for paths that only take others. */

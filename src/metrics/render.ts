@@ -1,14 +1,17 @@
-// Render scrape results as Prometheus metrics. A fresh registry per scrape:
+// Render scrape results as Prometheus metrics. A fresh page per scrape:
 // a signature or target that disappeared simply is not there (no stale series).
-import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+// The per-target families are written as text (exposition.ts); the
+// exporter's own counters and Node's defaults stay prom-client registries.
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { METRICS, OTHER, type MetricDef } from './catalog.js';
+import { Exposition, escapeLabel, valueText, type Block, type TextFamily } from './exposition.js';
 import type { SourceResult } from '../sources/harness.js';
 import { sourceResults, type TargetResult } from '../sources/target.js';
 import { MEMSTATS_METRICS, memstatsMetrics, type GcSummary } from '../decode/memstats.js';
 import { keepTopSites, type HeapSite } from '../summarize/heapsites.js';
 import { COSTLY_SOURCES, costlyLimits, stateOf, type BackgroundSampler } from '../sources/background.js';
-import { distinctOf, keepTop, type GoroutineSummary } from '../summarize/signature.js';
-import { signatureLocation, stackLabel } from '../summarize/stacktext.js';
+import { distinctOf, keepTop, type GoroutineSummary, type Signature } from '../summarize/signature.js';
+import { signatureTail } from './signaturetext.js';
 import type { TargetConfig } from '../config/config.js';
 import { ScrapeError, type Stage } from '../errors.js';
 import { VERSION } from '../version.js';
@@ -27,7 +30,7 @@ type Labels = Record<string, string>;
 export class Page {
   private pending: (() => void)[] | undefined;
 
-  constructor(readonly registry: Registry, readonly byTarget = true) {}
+  constructor(readonly out: Exposition, readonly byTarget = true) {}
 
   labelNames(d: { labels: readonly string[] }): string[] {
     return d.labels.filter((l) => this.byTarget || l !== 'target');
@@ -68,20 +71,20 @@ export class Page {
  * (a /probe page's) is registered at its first write.
  */
 export class Family {
-  private made: Gauge | Counter | undefined;
+  private made: TextFamily | undefined;
 
-  constructor(private readonly page: Page, private readonly make: () => Gauge | Counter, readonly name: string, lazy: boolean) {
+  constructor(private readonly page: Page, private readonly make: () => TextFamily, readonly name: string, lazy: boolean) {
     if (!lazy) this.made = make();
   }
 
-  private metric(): Gauge | Counter {
+  private metric(): TextFamily {
     return (this.made ??= this.make());
   }
 
   set(labels: Labels, value: number): void {
     if (typeof value !== 'number') throw new TypeError(`${this.name}: value ${String(value)} is not a number`);
     const l = this.page.labels(labels);
-    this.page.write(() => (this.metric() as Gauge).set(l, value));
+    this.page.write(() => this.metric().set(l, value));
   }
 
   inc(labels: Labels, value: number): void {
@@ -89,37 +92,38 @@ export class Family {
     const l = this.page.labels(labels);
     this.page.write(() => this.metric().inc(l, value));
   }
+
+  /** Series known to be new, written from the caller's data when the page is (TextFamily.lines). */
+  lines(block: Block): void {
+    this.page.write(() => this.metric().lines(block));
+  }
 }
 
 type Def = { name: string; help: string; labels: readonly string[] };
 
 function gauge(p: Page, d: Def): Family {
   const labelNames = p.labelNames(d);
-  return new Family(p, () => new Gauge({ name: d.name, help: d.help, labelNames, registers: [p.registry] }), d.name, labelNames.length === 0);
+  return new Family(p, () => p.out.family(d.name, d.help, 'gauge'), d.name, labelNames.length === 0);
 }
 
 function counter(p: Page, d: Def): Family {
   const labelNames = p.labelNames(d);
-  return new Family(p, () => new Counter({ name: d.name, help: d.help, labelNames, registers: [p.registry] }), d.name, labelNames.length === 0);
+  return new Family(p, () => p.out.family(d.name, d.help, 'counter'), d.name, labelNames.length === 0);
 }
 
-// prom-client's Summary computes its own quantiles; Go already did. This
-// registers a family whose quantiles, sum and count are set as given.
+// Go already computed the quantiles: they, sum and count are set as given.
 function precomputedSummary(p: Page, name: string, help: string, series: { target: string; gc: GcSummary }[]): void {
-  const values = series.flatMap(({ target, gc }) => [
-    ...gc.quantiles.map(([q, v]) => ({ labels: p.labels({ target, quantile: String(q) }), value: v })),
-    { metricName: `${name}_sum`, labels: p.labels({ target }), value: gc.sum },
-    { metricName: `${name}_count`, labels: p.labels({ target }), value: gc.count },
-  ]);
-  const metric = { name, help, type: 'summary', aggregator: 'sum', get: async () => ({ name, help, type: 'summary', values, aggregator: 'sum' }), reset() {} };
-  p.registry.registerMetric(metric as unknown as Metric);
+  const f = p.out.family(name, help, 'summary');
+  for (const { target, gc } of series) {
+    for (const [q, v] of gc.quantiles) f.set(p.labels({ target, quantile: String(q) }), v);
+    f.set(p.labels({ target }), gc.sum, '_sum');
+    f.set(p.labels({ target }), gc.count, '_count');
+  }
 }
 
-// The exporter's own numbers, written straight to a registry.
+// The process' own numbers, written straight to its registry.
 const ownGauge = (r: Registry, d: MetricDef): Gauge =>
   new Gauge({ name: d.name, help: d.help, labelNames: [...d.labels], registers: [r] });
-const ownCounter = (r: Registry, d: MetricDef): Counter =>
-  new Counter({ name: d.name, help: d.help, labelNames: [...d.labels], registers: [r] });
 
 /** Counts that outlive a scrape, kept per target so a removed target can be forgotten. */
 export class ErrorCounts {
@@ -131,8 +135,8 @@ export class ErrorCounts {
   retainTargets(names: ReadonlySet<string>): void {
     for (const k of this.counts.keys()) if (!names.has((JSON.parse(k) as string[])[0]!)) this.counts.delete(k);
   }
-  render(r: Registry): void {
-    const c = ownCounter(r, METRICS.scrapeErrors);
+  render(out: Exposition): void {
+    const c = out.family(METRICS.scrapeErrors.name, METRICS.scrapeErrors.help, 'counter');
     for (const [k, v] of this.counts) {
       const [target, source, stage] = JSON.parse(k) as [string, string, string];
       c.inc({ target, source, stage }, v);
@@ -147,15 +151,16 @@ export class ProbeCounts {
     const k = JSON.stringify([module, result]);
     this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
   }
-  render(r: Registry, now: { inFlight: number; max: number; tracked: number }): void {
-    const c = ownCounter(r, METRICS.probes);
+  render(out: Exposition, now: { inFlight: number; max: number; tracked: number }): void {
+    const c = out.family(METRICS.probes.name, METRICS.probes.help, 'counter');
     for (const [k, v] of this.counts) {
       const [module, result] = JSON.parse(k) as [string, string];
       c.inc({ module, result }, v);
     }
-    ownGauge(r, METRICS.probesInFlight).set(now.inFlight);
-    ownGauge(r, METRICS.maxConcurrentProbes).set(now.max);
-    ownGauge(r, METRICS.probedTargets).set(now.tracked);
+    const gauge = (d: MetricDef, v: number) => out.family(d.name, d.help, 'gauge').set({}, v);
+    gauge(METRICS.probesInFlight, now.inFlight);
+    gauge(METRICS.maxConcurrentProbes, now.max);
+    gauge(METRICS.probedTargets, now.tracked);
   }
 }
 
@@ -194,8 +199,15 @@ export interface RenderFailure { target: TargetConfig; source: SourceResult<unkn
  * PPROF_INCONSISTENT) and returned, and the others are whole.
  */
 export function renderTargets(
-  r: Registry, results: readonly TargetResult[], background?: BackgroundSampler, opts: { byTarget?: boolean } = {},
+  r: Exposition | Registry, results: readonly TargetResult[], background?: BackgroundSampler, opts: { byTarget?: boolean } = {},
 ): RenderFailure[] {
+  // A prom-client registry (the bench's pipeline, tests) is given the same families.
+  if (!(r instanceof Exposition)) {
+    const out = new Exposition();
+    const failures = renderTargets(out, results, background, opts);
+    out.registerInto(r);
+    return failures;
+  }
   const page = new Page(r, opts.byTarget ?? true);
   const success = gauge(page, METRICS.scrapeSuccess);
   const duration = gauge(page, METRICS.scrapeDuration);
@@ -324,13 +336,24 @@ function goroutineSection(p: Page): Section {
       fallback.set({ target: t }, g.data.format === 'debug1' ? 1 : 0);
       goGoroutines.set({ target: t }, g.data.total);
       signatures.set({ target: t }, distinctOf(g.data));
-      for (const { labels, value } of topSignatures(g.data, target.topSignatures)) goroutines.set({ target: t, ...labels }, value);
-      // The same signatures as pprof_goroutines: the one top-N fold, "other" left out.
-      for (const s of keepTop(g.data, target.topSignatures).signatures) {
-        info.set({
-          target: t, signature: s.id, function: s.function, blocked_on: s.blockedOn, location: signatureLocation(s), stack: stackLabel(s.frames),
-        }, 1);
-      }
+      // Ids are distinct within a target (and never "other"), so its series
+      // are new: written as text from the summary when the page is
+      // (TextFamily.lines), the stack part made once per stack (signaturetext.ts).
+      const kept = keepTop(g.data, target.topSignatures);
+      const head = `{${p.byTarget ? `target="${escapeLabel(t)}",` : ''}signature="`;
+      const labels = (s: Signature) => `${head}${escapeLabel(s.id)}",function="${escapeLabel(s.function)}",blocked_on="${s.blockedOn}"`;
+      goroutines.lines(function* (name) {
+        for (const s of kept.signatures) yield `${name}${labels(s)}} ${valueText(s.count)}\n`;
+        if (kept.beyond !== undefined) yield `${name}${head}${OTHER}",function="${OTHER}",blocked_on="${OTHER}"} ${valueText(kept.beyond)}\n`;
+      });
+      // The same signatures as pprof_goroutines, "other" left out.
+      info.lines(function* (name) {
+        for (const s of kept.signatures) {
+          yield `${name}${labels(s)},`;
+          yield signatureTail(s);
+          yield ' 1\n';
+        }
+      });
     },
     finish() {},
   };
@@ -365,7 +388,6 @@ function heapSection(p: Page): Section {
 }
 
 function expvarSection(p: Page): Section {
-  const r = p.registry;
   const source = gauge(p, METRICS.memstatsSource);
   const dropped = gauge(p, METRICS.expvarDropped);
   const families = new Map<string, Family>();
@@ -391,7 +413,7 @@ function expvarSection(p: Page): Section {
       }
       for (const n of numbers) {
         let g = custom.get(n.metric);
-        if (!g && r.getSingleMetric(n.metric)) continue; // never shadow one of our own families
+        if (!g && p.out.has(n.metric)) continue; // never shadow one of our own families
         if (!g) {
           g = gauge(p, { name: n.metric, help: 'A numeric Go expvar variable of the target; path is its name in /debug/vars.', labels: ['target', 'path'] });
           custom.set(n.metric, g);

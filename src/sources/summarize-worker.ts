@@ -24,8 +24,10 @@ export type SummarizeAnswer =
   | { ok: true; kind: 'heap'; heap: HeapSummary }
   | { ok: false; stage: ScrapeError['stage']; code: ScrapeError['code']; message: string };
 
-// Per target, in this thread; a bounded number of targets, least recently used forgotten.
-const MAX_MEMOS = 256;
+// Per target, in this thread (the event loop's for small profiles, offthread.ts);
+// a bounded number of targets, least recently used forgotten: room for a
+// thousand-odd targets scraped in turn, each keeping its memo.
+const MAX_MEMOS = 2048;
 const memos = new Map<string, { goroutine: GoroutineMemo; goroutineleak: GoroutineMemo; heap: HeapMemo }>();
 
 function memosOf(key: string | undefined) {

@@ -77,6 +77,45 @@ export class Ring {
   }
 }
 
+/**
+ * A signature's counts, one per scrape of its target since it was tracked:
+ * every tracked ring is pushed on every scrape, so their times are the last
+ * `size` of the target's `totals` ring, held once rather than per signature
+ * (a thousand targets × 100 signatures × 120 points: 190 MiB of times and
+ * counts as doubles, 48 MiB as this).
+ */
+export class CountRing {
+  private readonly n: Uint32Array;
+  private start = 0;
+  size = 0;
+
+  /** `times`: the target's totals ring, pushed on the same scrapes, after this one. */
+  constructor(readonly capacity: number, private readonly times: Ring) {
+    this.n = new Uint32Array(capacity);
+  }
+
+  /** A goroutine count: a whole number, held as one up to 2^32 - 1. */
+  push(count: number): void {
+    const i = (this.start + this.size) % this.capacity;
+    this.n[i] = Math.min(0xffffffff, Math.max(0, Math.round(count)));
+    if (this.size < this.capacity) this.size++;
+    else this.start = (this.start + 1) % this.capacity;
+  }
+
+  /** Paired with the times of the target's scrapes. */
+  points(): Point[] {
+    const at = this.times.points().slice(-this.size);
+    const out: Point[] = [];
+    for (let k = 0; k < at.length; k++) out.push({ atMs: at[k]!.atMs, count: this.n[(this.start + k) % this.capacity]! });
+    return out;
+  }
+
+  allZero(): boolean {
+    for (let k = 0; k < this.size; k++) if (this.n[(this.start + k) % this.capacity] !== 0) return false;
+    return true;
+  }
+}
+
 export interface SignatureMeta {
   id: string;
   function: string;
@@ -107,10 +146,47 @@ export interface Snapshot {
   other: number;
 }
 
+// Frames kept by every target's history, one object per distinct frame and
+// one string per distinct name: replicas of one service (and a target's own
+// stacks) share most of them, and each profile decodes its names afresh.
+// Bounded; started over when full.
+const POOL_MAX = 1 << 16;
+const framePool = new Map<string, Frame>();
+const stringPool = new Map<string, string>();
+
+function pooledString(s: string): string {
+  let p = stringPool.get(s);
+  if (p === undefined) {
+    if (stringPool.size >= POOL_MAX) stringPool.clear();
+    stringPool.set(s, s);
+    p = s;
+  }
+  return p;
+}
+
+/** `seen`: this profile's frame objects already pooled (one per location, shared by its stacks). */
+function pooled(frames: readonly Frame[], seen: Map<Frame, Frame>): Frame[] {
+  return frames.map((f) => {
+    const known = seen.get(f);
+    if (known) return known;
+    const fn = pooledString(f.function);
+    const file = pooledString(f.file);
+    const key = `${f.line}\n${fn}\n${file}`;
+    let p = framePool.get(key);
+    if (!p) {
+      if (framePool.size >= POOL_MAX) framePool.clear();
+      p = { function: fn, file, line: f.line };
+      framePool.set(key, p);
+    }
+    seen.set(f, p);
+    return p;
+  });
+}
+
 export class TargetHistory {
   status?: ScrapeStatus;
   readonly stacks = new Map<string, SignatureMeta>();
-  readonly rings = new Map<string, Ring>();
+  readonly rings = new Map<string, CountRing>();
   /** Total goroutines per scrape. */
   readonly totals: Ring;
   /** Signatures of the last profile not tracked because of signaturesPerTarget. */
@@ -143,6 +219,7 @@ export class TargetHistory {
     const top = keepTop(g, cap);
     const kept = top.signatures; // sorted by count
     const all = new Map(g.signatures.map((s) => [s.id, s.count]));
+    const seen = new Map<Frame, Frame>();
     for (const s of kept) {
       const meta = this.stacks.get(s.id);
       if (meta) {
@@ -150,14 +227,14 @@ export class TargetHistory {
         meta.function = s.function;
         meta.blockedOn = s.blockedOn;
       } else {
-        this.stacks.set(s.id, { id: s.id, function: s.function, blockedOn: s.blockedOn, frames: s.frames, firstSeenMs: nowMs, lastSeenMs: nowMs });
+        this.stacks.set(s.id, { id: s.id, function: s.function, blockedOn: s.blockedOn, frames: pooled(s.frames, seen), firstSeenMs: nowMs, lastSeenMs: nowMs });
       }
-      if (!this.rings.has(s.id)) this.rings.set(s.id, new Ring(L.pointsPerSignature));
+      if (!this.rings.has(s.id)) this.rings.set(s.id, new CountRing(L.pointsPerSignature, this.totals));
     }
     // Tracked signatures that fell out of the top keep counting (0 once gone).
     for (const [id, ring] of this.rings) {
       const count = all.get(id) ?? 0;
-      ring.push(nowMs, count);
+      ring.push(count);
       if (count > 0) this.stacks.get(id)!.lastSeenMs = nowMs;
     }
     this.totals.push(nowMs, g.total);
@@ -190,6 +267,11 @@ export class TargetHistory {
       const old = [...this.stacks.values()].filter((m) => !this.rings.has(m.id)).sort((a, b) => a.lastSeenMs - b.lastSeenMs);
       for (const m of old.slice(0, this.stacks.size - max)) this.stacks.delete(m.id);
     }
+  }
+
+  /** A tracked signature's counts with their scrapes' times. */
+  pointsOf(id: string): Point[] {
+    return this.rings.get(id)?.points() ?? [];
   }
 
   /** The newest snapshot taken at least `seconds` before the latest scrape, else the oldest kept. */

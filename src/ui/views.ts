@@ -148,8 +148,8 @@ export function signatureRows(ctx: WebContext, t: TargetRef, sort: SortBy = 'gro
   if (!h) return [];
   const bg = backgroundIndex(ctx, t.name);
   const rows: SignatureRow[] = [];
-  for (const [id, ring] of h.rings) {
-    const points = ring.points();
+  for (const id of h.rings.keys()) {
+    const points = h.pointsOf(id);
     const g = growth(points);
     const count = points.at(-1)?.count ?? 0;
     if (count === 0 && g.delta === 0) continue;
@@ -206,7 +206,7 @@ export function signatureView(ctx: WebContext, t: TargetRef, id: string, nowMs =
     ?? fromBg(bg.d2?.summary.signatures.find((s) => s.id === id))
     ?? fromBg(bg.leak?.summary.signatures.find((s) => s.id === id));
   if (!meta) return undefined;
-  const points = h?.rings.get(id)?.points() ?? [];
+  const points = h?.pointsOf(id) ?? [];
   const sw = bg.d2?.wait.bySignature.get(id);
   return {
     target: t.name,

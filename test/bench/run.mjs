@@ -2,7 +2,8 @@
 // Generates real profiles with a Go program (cached), then times, in the same
 // run, our pipeline (warm in-process and cold in a fresh process) against a Go
 // peer (google/pprof's profile.Parse + the same grouping; panicparse for
-// debug=2), and one exporter scraping 200 targets × 10k goroutines.
+// debug=2), and one exporter scraping 1000 targets × 10k goroutines, by
+// /metrics and by /probe (scale.mjs).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -110,14 +111,21 @@ for (const s of SIZES) {
   }
 }
 
-// One exporter, 200 targets × 10k goroutines, served by a real HTTP server on loopback.
+// One exporter, many targets × 10k goroutines: one /metrics over all of them,
+// and as many /probe requests, through its real HTTP server on loopback
+// (scale.mjs: each path in a fresh exporter process, its peak RSS).
 {
   const small = dataset(SIZES[0]);
-  say('timing 200 targets × 10k goroutines');
-  const r = spawnSync(process.execPath, [join(here, 'scale.mjs'), join(small, 'goroutine.pb.gz'), '200'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`scale run failed: ${r.stderr}`);
-  const s = JSON.parse(r.stdout);
-  rows.push({ case: '200 targets × 10k goroutines (one /metrics)', ours_ms: round(s.ms), unmemo_ms: null, cold_ms: round(s.first_ms), peer: '-', peer_ms: null, ratio: null, rss_mib: round(s.rss_mib, 1), peer_rss_mib: null, file_mib: null });
+  const concurrency = 16; // the default max_concurrent_probes
+  for (const n of [1000]) {
+    say(`timing ${n} targets × 10k goroutines: /metrics, and /probe ${concurrency} at a time`);
+    const r = spawnSync(process.execPath, [join(here, 'scale.mjs'), join(small, 'goroutine.pb.gz'), String(n), String(concurrency)], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`scale run failed: ${r.stderr}`);
+    const { metrics: m, probe: p } = JSON.parse(r.stdout);
+    const row = (name, x) => ({ case: name, ours_ms: round(x.ms), unmemo_ms: null, cold_ms: round(x.first_ms), peer: '-', peer_ms: null, ratio: null, unmemo_ratio: null, rss_mib: round(x.rss_mib, 1), peer_rss_mib: null, file_mib: null });
+    rows.push(row(`${n} targets × 10k goroutines (one /metrics)`, m));
+    rows.push(row(`${n} targets × 10k goroutines (${n} /probe, ${concurrency} at a time)`, p));
+  }
 }
 
 function round(x, d = 1) {
