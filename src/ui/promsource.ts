@@ -311,6 +311,12 @@ export class PromSource implements HistorySource {
       const step = Math.max(this.o.stepSeconds, Math.ceil((minutes * 60) / 500));
       const oldest = await this.p.range(`max(timestamp(${total}))`, then, t, step);
       ba = oldest[0]?.values[0]?.[1];
+      const firstAt = oldest[0]?.values[0]?.[0];
+      if (firstAt !== undefined && step > this.o.stepSeconds) {
+        // That point saw the newest sample up to it, which may be up to `step` late (or now): look inside the step.
+        const fine = await this.p.range(`max(timestamp(${total}))`, firstAt - step, firstAt, this.o.stepSeconds);
+        ba = fine[0]?.values[0]?.[1] ?? ba;
+      }
       if (ba === undefined || ba >= na) return undefined;
       [baseCounts, baseTotal] = await Promise.all([this.p.instant(`max by (signature) (${sel})`, ba), this.p.instant(`max(${total})`, ba)]);
     }
