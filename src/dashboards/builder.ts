@@ -7,9 +7,7 @@ import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dash from '@grafana/grafana-foundation-sdk/dashboard';
 import * as prom from '@grafana/grafana-foundation-sdk/prometheus';
-import * as statPanel from '@grafana/grafana-foundation-sdk/stat';
 import * as tablePanel from '@grafana/grafana-foundation-sdk/table';
-import * as textPanel from '@grafana/grafana-foundation-sdk/text';
 import * as timeseriesPanel from '@grafana/grafana-foundation-sdk/timeseries';
 
 export const DATASOURCE = { type: 'prometheus', uid: '${datasource}' } as const;
@@ -53,7 +51,7 @@ interface PanelParts<B> {
   targets(t: cog.Builder<cog.Dataquery>[]): B; unit(u: string): B;
 }
 
-function sized<B extends cog.Builder<dash.Panel> & { gridPos(g: dash.GridPos): unknown; id(n: number): unknown }>(b: B, o: { w: number; h: number }): B & Panel {
+function sized<B extends Omit<Panel, 'size'>>(b: B, o: { w: number; h: number }): B & Panel {
   return Object.assign(b, { size: { w: o.w, h: o.h } });
 }
 
@@ -115,18 +113,6 @@ export function bargauge(o: Common): Panel {
   return sized(base(new bargaugePanel.PanelBuilder(), o, 'instant').min(0)
     .orientation(common.VizOrientation.Horizontal).displayMode(common.BarGaugeDisplayMode.Gradient).showUnfilled(true)
     .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).fields('').values(false)), o);
-}
-
-export function stat(o: Common): Panel {
-  return sized(base(new statPanel.PanelBuilder(), o, 'instant')
-    .colorMode(common.BigValueColorMode.Value).graphMode(common.BigValueGraphMode.None).textMode(common.BigValueTextMode.Auto)
-    .justifyMode(common.BigValueJustifyMode.Auto).orientation(common.VizOrientation.Auto)
-    .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).fields('').values(false)), o);
-}
-
-export function text(o: Omit<Common, 'queries' | 'unit'> & { markdown: string }): Panel {
-  return sized(new textPanel.PanelBuilder().title(o.title).description(o.description).datasource(DATASOURCE)
-    .mode(textPanel.TextMode.Markdown).content(o.markdown), o);
 }
 
 /** Places rows of panels top to bottom, each row left to right, and numbers the panels. */
