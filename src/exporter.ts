@@ -8,11 +8,9 @@ import { scrapeTarget, sourceResults, type TargetResult } from './sources/target
 import { BackgroundSampler } from './sources/background.js';
 import { ErrorCounts, ProbeCounts, createProcessRegistry, renderTargets } from './metrics/render.js';
 import { Exposition } from './metrics/exposition.js';
-import { Allowlist, systemResolver, type Resolver } from './http/allowlist.js';
+import { Allowlist, systemResolver, TargetDenied, type Resolver } from './http/allowlist.js';
 import { ClientCache } from './http/client.js';
 import { moduleLabel, parseProbeTarget, probe, probeTarget, ProbeError, ProbedTargets, type ProbeAnswer } from './probe.js';
-import { TargetDenied } from './http/allowlist.js';
-import type { Registry as PromRegistry } from 'prom-client';
 import type { GoroutineData } from './sources/goroutine.js';
 import type { Logger } from './log.js';
 import { WebState } from './ui/state.js';
@@ -49,7 +47,7 @@ export class Exporter {
   private readonly probed = new ProbedTargets();
   private probesInFlight = 0;
   /** More series for /metrics (the Prometheus client's query counter). */
-  private readonly extra: PromRegistry[] = [];
+  private readonly extra: Registry[] = [];
   readonly background: BackgroundSampler;
   /** Decodes profiles and uploads off the event loop, within one inflate budget. */
   readonly summarizer = summarizer();
@@ -185,7 +183,7 @@ export class Exporter {
     }
   }
 
-  addRegistry(r: PromRegistry): void {
+  addRegistry(r: Registry): void {
     this.extra.push(r);
   }
 

@@ -11,10 +11,10 @@ import type { ScrapeContext } from './sources/harness.js';
 import { scrapeTarget, sourceResults, type TargetResult } from './sources/target.js';
 import { renderTargets, type RenderFailure } from './metrics/render.js';
 import { Exposition } from './metrics/exposition.js';
-
-const CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 import type { BackgroundSampler } from './sources/background.js';
 import { printable } from './printable.js';
+
+const CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 
 export type ProbeOutcome = 'success' | 'failure' | 'denied' | 'rejected' | 'invalid';
 

@@ -4,7 +4,6 @@ import { ScrapeError } from '../errors.js';
 import { inconsistent, type ProfileIndex } from '../decode/validate.js';
 import { applicationFunction, applicationKey, classifyName } from './classify.js';
 import { MEMO_LIMITS, StackMemo, StackNames, type NameClassifier, type NameTable } from './stackmemo.js';
-import { labelValue } from '../labelvalue.js';
 
 export interface HeapValues { inuseBytes: number; inuseObjects: number; allocBytes: number; allocObjects: number; }
 export interface HeapSite extends HeapValues { function: string; }

@@ -357,4 +357,3 @@ function sortRows(rows: SignatureRow[], sort: SortBy): SignatureRow[] {
   return rows.sort(sort === 'count' ? byCount : (a, b) => b.growth.delta - a.growth.delta || byCount(a, b));
 }
 
-const nowS = () => Date.now() / 1000;
